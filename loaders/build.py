@@ -1,0 +1,211 @@
+"""The build: tables (and partner RDF) → RDF with provenance → OWL RL inference → SHACL → the store.
+
+Nothing is written unless every step succeeds, so a failed build leaves the last good graph serving.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import RDF
+from rdflib.term import Node
+from tqdm import tqdm
+
+from reekg import __version__
+
+from .csvw import MappedTables, map_tables
+from .errors import LoadError, Place
+from .inference import materialise
+from .namespaces import PROV, Namespaces
+from .rdf_files import read_triples
+from .store import StoreHome
+from .validation import ValidationReport, validate
+
+Quad = tuple[Node, Node, Node, Node]
+METADATA_FILE = "tables.csv-metadata.json"
+
+
+def default_data_dir() -> Path:
+    """The curated tables shipped with reekg (``data/`` in a checkout)."""
+    return Path(str(resources.files("reekg.data")))
+
+
+def _rebased(graph: Graph, ns: Namespaces) -> Graph:
+    if ns.base == Namespaces().base:
+        return graph
+    out = Graph()
+    for triple in graph:
+        out.add(tuple(URIRef(ns.rebase(str(t))) if isinstance(t, URIRef) else t for t in triple))
+    return out
+
+
+def load_ontology(ns: Namespaces) -> Graph:
+    from reekg.ontology import load_ontology as load
+
+    return _rebased(load(), ns)
+
+
+def load_shapes(ns: Namespaces) -> Graph:
+    from reekg.shapes import load_shapes as load
+
+    return _rebased(load(), ns)
+
+
+@dataclass
+class Assembled:
+    """Everything a build produces before it is written: quads by graph, and where facts came from."""
+
+    ns: Namespaces
+    quads: list[Quad]
+    ontology: Graph
+    tables: MappedTables
+    partner_subjects: dict[Node, Place] = field(default_factory=dict)
+    inferred: int = 0
+
+    def locate(self, focus: Node, path: Node | None) -> Place:
+        """The CSV cell or file a SHACL result points at."""
+        if path is not None and (focus, path) in self.tables.origins:
+            return self.tables.origins[(focus, path)]
+        if focus in self.tables.subjects:
+            place = self.tables.subjects[focus]
+            field_name = path.n3(self.ontology.namespace_manager) if path is not None else None
+            return Place(place.file, place.line, field_name)
+        if focus in self.partner_subjects:
+            return Place(self.partner_subjects[focus].file, None, str(focus))
+        return Place("(graph)", None, str(focus))
+
+    def union(self) -> Graph:
+        graph = Graph()
+        for prefix, iri in self.ns.prefixes().items():
+            graph.bind(prefix, iri)
+        for s, p, o, _ in self.quads:
+            graph.add((s, p, o))
+        return graph
+
+
+@dataclass
+class BuildResult:
+    build_id: str
+    store_path: Path | None
+    report: ValidationReport
+    manifest: dict[str, Any]
+
+
+def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[Path] = (),
+             *, progress: bool = False) -> Assembled:
+    """Map the tables and partner files, add the ontology and the inferred graph."""
+    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    metadata = data_dir / METADATA_FILE
+    if not metadata.exists():
+        raise LoadError([], f"no {METADATA_FILE} in {data_dir}")
+    ontology = load_ontology(ns)
+    with tqdm(desc="tables", unit="row", disable=not progress, leave=False) as rows:
+        tables = map_tables(metadata, ns, on_row=lambda: rows.update())
+    quads: list[Quad] = [(s, p, o, ns.ontology_graph) for s, p, o in ontology]
+    quads.extend(tables.quads)
+    # Describe each source graph inside itself: the graph is derived from its source (PROV-O).
+    for graph in {q[3] for q in tables.quads}:
+        if str(graph).startswith(str(ns.source_graph(""))):
+            source_id = str(graph)[len(str(ns.source_graph(""))):]
+            quads.append((graph, PROV.wasDerivedFrom, ns.entity("source", source_id), graph))
+    assembled = Assembled(ns=ns, quads=quads, ontology=ontology, tables=tables)
+    for path in extra_rdf:
+        path = Path(path)
+        graph = ns.partner_graph(path.stem)
+        for s, p, o in read_triples(path):
+            quads.append((s, p, o, graph))
+            assembled.partner_subjects.setdefault(s, Place(str(path)))
+    asserted = {(s, p, o) for s, p, o, g in quads if g != ns.ontology_graph}
+    inferred = materialise(asserted, ontology, instance_prefix=str(ns.id))
+    quads.extend((s, p, o, ns.inferred_graph) for s, p, o in sorted(inferred))
+    assembled.inferred = len(inferred)
+    return assembled
+
+
+def content_hash(quads: Iterable[Quad]) -> str:
+    """SHA-256 of the sorted N-Quads lines: the same graph always gets the same hash."""
+    digest = hashlib.sha256()
+    for line in sorted(f"{s.n3()} {p.n3()} {o.n3()} {g.n3()} .\n" for s, p, o, g in quads):
+        digest.update(line.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def statistics(assembled: Assembled) -> dict[str, Any]:
+    ns = assembled.ns
+    per_graph = Counter(str(g) for _, _, _, g in assembled.quads)
+    reekg = str(ns.reekg)
+    # a class counted once per instance even if typed in two graphs (asserted and inferred)
+    instances: dict[str, set] = {}
+    for s, p, o, _ in assembled.quads:
+        if p == RDF.type and str(o).startswith(reekg) and str(s).startswith(str(ns.id)):
+            instances.setdefault(str(o)[len(reekg):], set()).add(s)
+    per_class = Counter({k: len(v) for k, v in instances.items()})
+    return {
+        "quads": len(assembled.quads),
+        "triples_per_graph": dict(sorted(per_graph.items())),
+        "instances_per_class": dict(sorted(per_class.items())),
+        "rows_per_table": dict(sorted(assembled.tables.rows.items())),
+        "inferred": assembled.inferred,
+    }
+
+
+@contextmanager
+def _build_lock(home: Path):
+    """One build at a time per home: concurrent writers are serialised, never interleaved."""
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / ".build.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress: bool = False,
+          write: bool = True) -> BuildResult:
+    """Build, validate and (if ``write``) publish a new store. Raises LoadError on bad input or violations."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    ns = Namespaces(settings["base_iri"])
+    data_dir = Path(settings["data_dir"]) if settings.get("data_dir") else None
+    assembled = assemble(ns, data_dir, list(extra_rdf), progress=progress)
+    timings["assemble"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    report = validate(assembled.union(), load_shapes(ns), assembled.locate)
+    timings["validate"] = time.perf_counter() - mark
+    if not report.conforms:
+        raise LoadError(report.violations, report.summary())
+    digest = content_hash(assembled.quads)
+    now = dt.datetime.now(dt.UTC)
+    build_id = f"{now:%Y%m%dT%H%M%SZ}-{digest[:12]}"
+    manifest = {
+        "build_id": build_id,
+        "built_at": now.isoformat(timespec="seconds"),
+        "content_sha256": digest,
+        "base_iri": ns.base,
+        "reekg_version": __version__,
+        "shacl": {"conforms": True, "violations": 0, "warnings": len(report.warnings)},
+        **statistics(assembled),
+    }
+    store_path = None
+    if write:
+        home = StoreHome(settings["home"])
+        mark = time.perf_counter()
+        with _build_lock(home.home):
+            store_path = home.write(build_id, assembled.quads, {**manifest, "timings_s": timings})
+            home.prune()
+        timings["write"] = time.perf_counter() - mark
+    timings["total"] = time.perf_counter() - started
+    manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
+    return BuildResult(build_id, store_path, report, manifest)

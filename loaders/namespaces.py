@@ -1,0 +1,88 @@
+"""The IRIs reekg mints, derived from one configurable base (see docs/model.md).
+
+Files in ``ontology/``, ``shapes/`` and ``data/`` are written with the default base; :func:`rebase`
+rewrites them when a deployment sets another one, so the base is a setting and not a search-and-replace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import Namespace, URIRef
+
+from reekg.settings import DEFAULT_BASE_IRI
+
+PROV = Namespace("http://www.w3.org/ns/prov#")
+QUDT = Namespace("http://qudt.org/schema/qudt/")
+UNIT = Namespace("http://qudt.org/vocab/unit/")
+WD = Namespace("http://www.wikidata.org/entity/")
+SCHEMA = Namespace("https://schema.org/")
+
+# Prefixes shared by the CSVW mapping, the queries and the CLI's Turtle output.
+STANDARD_PREFIXES = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "prov": str(PROV),
+    "schema": str(SCHEMA),
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "qudt": str(QUDT),
+    "unit": str(UNIT),
+    "wd": str(WD),
+    "sh": "http://www.w3.org/ns/shacl#",
+}
+
+
+@dataclass(frozen=True)
+class Namespaces:
+    """Every IRI family under one base; build one with ``Namespaces(base)``."""
+
+    base: str = DEFAULT_BASE_IRI
+
+    @property
+    def ontology_iri(self) -> URIRef:
+        return URIRef(self.base + "ontology")
+
+    @property
+    def reekg(self) -> Namespace:
+        return Namespace(self.base + "ontology#")
+
+    @property
+    def id(self) -> Namespace:
+        return Namespace(self.base + "id/")
+
+    @property
+    def shapes(self) -> Namespace:
+        return Namespace(self.base + "shapes#")
+
+    def entity(self, kind: str, ident: str) -> URIRef:
+        return URIRef(f"{self.base}id/{kind}/{ident}")
+
+    def source_graph(self, source_id: str) -> URIRef:
+        return URIRef(f"{self.base}graph/source/{source_id}")
+
+    def partner_graph(self, name: str) -> URIRef:
+        return URIRef(f"{self.base}graph/partner/{name}")
+
+    @property
+    def inferred_graph(self) -> URIRef:
+        return URIRef(self.base + "graph/inferred")
+
+    @property
+    def ontology_graph(self) -> URIRef:
+        return URIRef(self.base + "graph/ontology")
+
+    def prefixes(self) -> dict[str, str]:
+        return {**STANDARD_PREFIXES, "reekg": str(self.reekg), "id": str(self.id)}
+
+    def rebase(self, iri: str) -> str:
+        """Move an IRI written under the default base to this base; other IRIs pass through."""
+        if self.base != DEFAULT_BASE_IRI and iri.startswith(DEFAULT_BASE_IRI):
+            return self.base + iri[len(DEFAULT_BASE_IRI):]
+        return iri
+
+
+DEFAULT = Namespaces()

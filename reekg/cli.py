@@ -1,0 +1,210 @@
+"""The ``reekg`` command: one CLI whose subcommands mirror the service."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reekg import settings as settings_registry
+from reekg.loaders.errors import LoadError
+from reekg.settings import SettingsError
+
+
+def _settings(ctx: click.Context, **overrides: Any) -> dict[str, Any]:
+    try:
+        return settings_registry.load({**ctx.obj.get("overrides", {}), **overrides})
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _fail(exc: LoadError) -> None:
+    lines = str(exc).splitlines()
+    click.echo(f"error: {lines[0]}", err=True)
+    for line in lines[1:]:
+        click.echo(line, err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", help="Folder of built stores [REEKG_HOME].")
+@click.option("--base-iri", help="Base of minted IRIs [REEKG_BASE_IRI].")
+@click.option("--data-dir", help="Curated tables to build from [REEKG_DATA_DIR].")
+@click.version_option(package_name="reekg")
+@click.pass_context
+def main(ctx: click.Context, home: str | None, base_iri: str | None, data_dir: str | None) -> None:
+    """reekg — the Rare-Earth Element Knowledge Graph."""
+    ctx.ensure_object(dict)
+    ctx.obj["overrides"] = {"home": home, "base_iri": base_iri, "data_dir": data_dir}
+
+
+@main.command()
+@click.option("--add", "extra", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A partner RDF file to load with the tables (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build manifest as JSON.")
+@click.pass_context
+def build(ctx: click.Context, extra: tuple[Path, ...], as_json: bool) -> None:
+    """Build the graph from the tables, validate it and make it the current store."""
+    from reekg.loaders.build import build as run_build
+
+    settings = _settings(ctx)
+    try:
+        result = run_build(settings, extra_rdf=extra, progress=sys.stderr.isatty())
+    except LoadError as exc:
+        _fail(exc)
+    if as_json:
+        click.echo(json.dumps(result.manifest, indent=2))
+        return
+    m = result.manifest
+    click.echo(f"built {m['build_id']} in {m['timings_s']['total']:.2f} s")
+    click.echo(f"store: {result.store_path}")
+    click.echo(result.report.summary())
+    for problem in result.report.warnings:
+        click.echo(f"  warning: {problem}")
+    click.echo(f"\n{m['quads']} quads; {m['inferred']} inferred")
+    _table(["graph", "triples"], [[g, n] for g, n in m["triples_per_graph"].items()])
+    click.echo()
+    _table(["class", "instances"], [[c, n] for c, n in m["instances_per_class"].items()])
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Validate tables (a folder or one of its CSV files) and RDF files without writing anything.
+
+    RDF files are checked together with the curated tables, as a build would load them.
+    Exits 1 if anything violates a shape.
+    """
+    from reekg.loaders.build import METADATA_FILE, assemble, load_shapes
+    from reekg.loaders.namespaces import Namespaces
+    from reekg.loaders.validation import validate as run_validate
+
+    settings = _settings(ctx)
+    data_dir = Path(settings["data_dir"]) if settings["data_dir"] else None
+    extra = []
+    for path in paths:
+        if path.is_dir() or path.suffix == ".csv" or path.name == METADATA_FILE:
+            data_dir = path if path.is_dir() else path.parent
+        else:
+            extra.append(path)
+    ns = Namespaces(settings["base_iri"])
+    try:
+        assembled = assemble(ns, data_dir, extra)
+    except LoadError as exc:
+        _fail(exc)
+    report = run_validate(assembled.union(), load_shapes(ns), assembled.locate)
+    for problem in report.problems:
+        click.echo(f"{problem.severity.lower()}: {problem}", err=not report.conforms)
+    click.echo(report.summary())
+    sys.exit(0 if report.conforms else 1)
+
+
+@main.command("check-ontology")
+@click.option("--with-data/--ontology-only", default=True, help="Reason over the curated data too.")
+@click.pass_context
+def check_ontology(ctx: click.Context, with_data: bool) -> None:
+    """Check the ontology: HermiT consistency and satisfiability, and the QC queries."""
+    from reekg.loaders.build import assemble, load_ontology
+    from reekg.loaders.namespaces import Namespaces
+    from reekg.ontology import hermit, run_qc
+
+    ns = Namespaces(_settings(ctx)["base_iri"])
+    ontology = load_ontology(ns)
+    failures = run_qc(ontology)
+    for name, rows in failures.items():
+        click.echo(f"qc {name}: {len(rows)} row(s)", err=True)
+        for row in rows[:20]:
+            click.echo(f"  {row}", err=True)
+    graph = ontology
+    if with_data:
+        try:
+            graph = assemble(ns).union()
+        except LoadError as exc:
+            _fail(exc)
+    started = time.perf_counter()
+    report = hermit.check_consistency(graph)
+    elapsed = time.perf_counter() - started
+    click.echo(f"HermiT ({elapsed:.1f} s) on {len(graph)} triples: "
+               f"{'consistent' if report.consistent else 'INCONSISTENT'}; "
+               f"{len(report.unsatisfiable)} unsatisfiable class(es)")
+    for iri in report.unsatisfiable:
+        click.echo(f"  unsatisfiable: {iri}", err=True)
+    if report.message:
+        click.echo(f"  {report.message}", err=True)
+    ok = report.consistent and not report.unsatisfiable and not failures
+    click.echo("ontology QC: " + ("passed" if ok else "FAILED"))
+    sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.argument("sparql")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "tsv", "xml", "ttl", "nt"]),
+              default="table", show_default=True)
+@click.pass_context
+def query(ctx: click.Context, sparql: str, fmt: str) -> None:
+    """Run a SPARQL query on the current store (all graphs form the default graph)."""
+    import pyoxigraph as ox
+
+    from reekg.loaders.namespaces import Namespaces
+    from reekg.loaders.store import StoreHome
+
+    settings = _settings(ctx)
+    ns = Namespaces(settings["base_iri"])
+    try:
+        store = StoreHome(settings["home"]).open()
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    if sparql == "-":
+        sparql = sys.stdin.read()
+    try:
+        result = store.query(sparql, use_default_graph_as_union=True, prefixes=ns.prefixes())
+    except SyntaxError as exc:
+        raise click.ClickException(f"SPARQL syntax error: {exc}") from None
+    if isinstance(result, ox.QueryBoolean):
+        click.echo(json.dumps({"head": {}, "boolean": bool(result)}) if fmt == "json" else str(bool(result)).lower())
+        return
+    if isinstance(result, ox.QueryTriples):
+        graph_format = ox.RdfFormat.N_TRIPLES if fmt == "nt" else ox.RdfFormat.TURTLE
+        kwargs = {"prefixes": ns.prefixes()} if graph_format == ox.RdfFormat.TURTLE else {}
+        sys.stdout.buffer.write(result.serialize(format=graph_format, **kwargs) or b"")
+        return
+    formats = {"json": ox.QueryResultsFormat.JSON, "csv": ox.QueryResultsFormat.CSV,
+               "tsv": ox.QueryResultsFormat.TSV, "xml": ox.QueryResultsFormat.XML}
+    if fmt in formats:
+        sys.stdout.buffer.write(result.serialize(format=formats[fmt]) or b"")
+        return
+    names = [v.value for v in result.variables]
+    rows = [[_short(solution[name], ns) for name in names] for solution in result]
+    _table(names, rows)
+    click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+
+
+def _short(term: Any, ns: Any) -> str:
+    import pyoxigraph as ox
+
+    if term is None:
+        return ""
+    if isinstance(term, ox.NamedNode):
+        for prefix, iri in ns.prefixes().items():
+            if term.value.startswith(iri):
+                return f"{prefix}:{term.value[len(iri):]}"
+        return f"<{term.value}>"
+    if isinstance(term, ox.Literal):
+        return term.value + (f"@{term.language}" if term.language else "")
+    return str(term)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> None:
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    click.echo(line)
+    click.echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))

@@ -1,0 +1,86 @@
+"""The one registry of settings: name, type, default and help text.
+
+Values come from the defaults here, then ``REEKG_*`` environment variables, then an explicit mapping
+(CLI flags or a test's config). An unknown setting or a value of the wrong type stops start-up with a
+message that names it. The README's settings table is checked against this registry by a test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BASE_IRI = "https://w3id.org/reekg/"
+
+
+def _default_home() -> str:
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(xdg) / "reekg")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "REEKG_" + self.name.upper()
+
+
+REGISTRY: tuple[Setting, ...] = (
+    Setting("base_iri", str, DEFAULT_BASE_IRI, "Base of every IRI the graph mints; must end with '/'."),
+    Setting("home", str, _default_home(), "Folder that holds the built stores ('current' points to the live one)."),
+    Setting("data_dir", str, "", "Folder of curated tables to build from; empty means the tables shipped with reekg."),
+)
+
+_BY_NAME = {s.name: s for s in REGISTRY}
+
+
+class SettingsError(ValueError):
+    """A setting that does not exist or cannot be read as its type."""
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    if isinstance(value, setting.type) and not (setting.type is int and isinstance(value, bool)):
+        return value
+    if not isinstance(value, str):
+        raise SettingsError(f"{origin}: expected {setting.type.__name__}, got {type(value).__name__}")
+    try:
+        if setting.type is bool:
+            lowered = value.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(value)
+        return setting.type(value)
+    except ValueError:
+        raise SettingsError(f"{origin}: {value!r} is not a valid {setting.type.__name__}") from None
+
+
+def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Resolve every setting: default, then environment, then ``overrides`` (None values are ignored)."""
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default for s in REGISTRY}
+    for key, raw in environ.items():
+        if not key.startswith("REEKG_"):
+            continue
+        name = key[len("REEKG_"):].lower()
+        if name not in _BY_NAME:
+            raise SettingsError(f"environment variable {key} is not a reekg setting")
+        values[name] = _coerce(_BY_NAME[name], raw, key)
+    for name, raw in (overrides or {}).items():
+        if raw is None:
+            continue
+        if name not in _BY_NAME:
+            raise SettingsError(f"unknown setting {name!r}")
+        values[name] = _coerce(_BY_NAME[name], raw, f"setting {name}")
+    if not values["base_iri"].endswith("/"):
+        raise SettingsError(f"base_iri must end with '/': {values['base_iri']!r}")
+    return values
