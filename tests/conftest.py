@@ -1,0 +1,44 @@
+"""Shared fixtures: a CLI runner, a copy of the curated tables, and one real build of them per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reekg import settings as settings_registry
+from reekg.loaders.build import BuildResult, assemble, build, default_data_dir
+from reekg.loaders.namespaces import Namespaces
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def tables(tmp_path) -> Path:
+    """A private copy of the curated tables that a test may break."""
+    target = tmp_path / "data"
+    shutil.copytree(default_data_dir(), target, ignore=shutil.ignore_patterns("__init__.py", "__pycache__"))
+    return target
+
+
+@pytest.fixture(scope="session")
+def curated_build(tmp_path_factory) -> BuildResult:
+    """The curated graph, built once into a session store (the real on-disk store)."""
+    home = tmp_path_factory.mktemp("home")
+    return build(settings_registry.load({"home": str(home)}, environ={}))
+
+
+@pytest.fixture(scope="session")
+def curated_home(curated_build) -> Path:
+    return curated_build.store_path.parent.parent
+
+
+@pytest.fixture(scope="session")
+def curated_dataset():
+    """Ontology + tables + inferred triples, as one rdflib Graph (no store)."""
+    return assemble(Namespaces()).union()

@@ -1,0 +1,124 @@
+"""`reekg build` and `reekg validate` on the curated tables, and on broken copies of them."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from reekg.cli import main
+
+
+def edit_cell(table: Path, row_id: str, column: str, value: str) -> int:
+    """Set one cell of a copied table; return the file line of that row."""
+    with table.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, list(reader)
+    key = fields[0]
+    index = next(i for i, row in enumerate(rows) if row[key] == row_id)
+    rows[index][column] = value
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return index + 2
+
+
+def test_build_reports_what_it_loaded_and_where_the_store_lives(runner, tmp_path):
+    result = runner.invoke(main, ["--home", str(tmp_path), "build"])
+    assert result.exit_code == 0, result.output
+    assert "SHACL: conforms" in result.output
+    assert f"store: {tmp_path}" in result.output
+    assert "graph/source/usgs-mcs-2025" in result.output   # triples per source
+    assert "RareEarthElement" in result.output             # instances per class
+    manifest = json.loads((tmp_path / "current" / "build.json").read_text())
+    assert manifest["instances_per_class"]["RareEarthElement"] == 17
+    assert manifest["inferred"] > 0
+
+
+def test_the_build_is_deterministic(curated_build, runner, tmp_path):
+    result = runner.invoke(main, ["--home", str(tmp_path), "build", "--json"])
+    assert json.loads(result.output)["content_sha256"] == curated_build.manifest["content_sha256"]
+
+
+BAD_CELLS = [
+    # (table, row id, column, bad value, expected message fragment)
+    ("observations.csv", None, "year", "20x4", "YYYY"),
+    ("measures.csv", "mofcom-2025-18", "announced_on", "2025-04-31", "day is out of range"),
+    ("observations.csv", None, "share_of_world", "1.2", "above the maximum 1"),
+    ("mines.csv", "mountain-pass", "country", "XX", ""),
+]
+
+
+@pytest.mark.parametrize(("table", "row_id", "column", "value", "fragment"), BAD_CELLS)
+def test_bad_input_fails_naming_file_line_field_and_keeps_the_store(
+        runner, tmp_path, tables, table, row_id, column, value, fragment):
+    home = tmp_path / "home"
+    assert runner.invoke(main, ["--home", str(home), "--data-dir", str(tables), "build"]).exit_code == 0
+    before = (home / "current").resolve()
+    if row_id is None:
+        with (tables / table).open(newline="", encoding="utf-8") as handle:
+            row_id = next(csv.DictReader(handle))["id"]
+    line = edit_cell(tables / table, row_id, column, value)
+    result = runner.invoke(main, ["--home", str(home), "--data-dir", str(tables), "build"])
+    assert result.exit_code == 1
+    assert f"{table}:{line}:{column}" in result.output
+    assert fragment in result.output
+    assert (home / "current").resolve() == before
+
+
+def test_validate_names_the_place_and_exits_1(runner, tables):
+    line = edit_cell(tables / "mines.csv", "mountain-pass", "country", "XX")
+    result = runner.invoke(main, ["validate", str(tables)])
+    assert result.exit_code == 1
+    assert f"mines.csv:{line}:country" in result.output
+
+
+def test_validate_accepts_the_curated_tables(runner, tables):
+    result = runner.invoke(main, ["validate", str(tables)])
+    assert result.exit_code == 0, result.output
+    assert "SHACL: conforms" in result.output
+
+
+def test_a_turtle_syntax_error_in_a_partner_file_names_its_line(runner, tmp_path):
+    partner = tmp_path / "partner.ttl"
+    partner.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b .\n")
+    result = runner.invoke(main, ["--home", str(tmp_path / "home"), "build", "--add", str(partner)])
+    assert result.exit_code == 1
+    assert f"{partner}:3" in result.output
+    assert not (tmp_path / "home" / "current").exists()
+
+
+def test_partner_rdf_is_validated_with_the_tables(runner, tmp_path):
+    partner = tmp_path / "partner.ttl"
+    partner.write_text(
+        "@prefix reekg: <https://w3id.org/reekg/ontology#> .\n"
+        "<https://w3id.org/reekg/id/mine/partner-mine> a reekg:Mine ;\n"
+        "  reekg:locatedIn <https://w3id.org/reekg/id/country/ZZ> .\n")
+    result = runner.invoke(main, ["validate", str(partner)])
+    assert result.exit_code == 1
+    assert "partner-mine" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".nt", ".nq", ".jsonld", ".rdf"])
+def test_partner_files_in_every_format_load(runner, tmp_path, suffix):
+    bodies = {
+        ".nt": '<https://w3id.org/reekg/id/element/Nd> <http://www.w3.org/2000/01/rdf-schema#comment> "partner" .\n',
+        ".nq": '<https://w3id.org/reekg/id/element/Nd> <http://www.w3.org/2000/01/rdf-schema#comment> "partner" '
+               '<http://example.org/g> .\n',
+        ".jsonld": '{"@id": "https://w3id.org/reekg/id/element/Nd",'
+                   ' "http://www.w3.org/2000/01/rdf-schema#comment": "partner"}',
+        ".rdf": '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+                ' xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">'
+                '<rdf:Description rdf:about="https://w3id.org/reekg/id/element/Nd">'
+                '<rdfs:comment>partner</rdfs:comment></rdf:Description></rdf:RDF>',
+    }
+    partner = tmp_path / f"partner{suffix}"
+    partner.write_text(bodies[suffix])
+    home = tmp_path / "home"
+    assert runner.invoke(main, ["--home", str(home), "build", "--add", str(partner)]).exit_code == 0
+    result = runner.invoke(main, ["--home", str(home), "query", "--format", "csv",
+                                  "SELECT ?g WHERE { GRAPH ?g { id:element/Nd rdfs:comment 'partner' } }"])
+    assert "graph/partner/partner" in result.output
