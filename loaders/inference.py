@@ -13,15 +13,22 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 import reasonable
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import OWL, RDF
+from rdflib.namespace import OWL, RDF, XSD
 from rdflib.term import Node
 
 Triple = tuple[Node, Node, Node]
 
 _NOISE_OBJECTS = {OWL.Thing, OWL.NamedIndividual}
 _MAX_ROUNDS = 10
+
+
+def _plain(term: Node) -> Node:
+    """RDF 1.1 makes "x" and "x"^^xsd:string one literal; rdflib does not, and reasonable returns the latter."""
+    if isinstance(term, Literal) and term.datatype == XSD.string:
+        return Literal(str(term))
+    return term
 
 
 def property_chains(ontology: Graph) -> list[tuple[URIRef, list[URIRef]]]:
@@ -63,7 +70,7 @@ def materialise(asserted: Iterable[Triple], ontology: Graph, *, instance_prefix:
             graph.add(triple)
         reasoner = reasonable.PyReasoner()
         reasoner.from_graph(graph)
-        closure = known | set(reasoner.reason())
+        closure = known | {(s, p, _plain(o)) for s, p, o in reasoner.reason()}
         chained = _apply_chains(closure, chains)
         known = closure | chained
         if not chained:  # the reasoner's closure is complete, so nothing new can follow

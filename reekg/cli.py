@@ -111,11 +111,13 @@ def check_ontology(ctx: click.Context, with_data: bool) -> None:
     """Check the ontology: HermiT consistency and satisfiability, and the QC queries."""
     from reekg.loaders.build import assemble, load_ontology
     from reekg.loaders.namespaces import Namespaces
-    from reekg.ontology import hermit, run_qc
+    from reekg.ontology import hermit, qc_queries
 
     ns = Namespaces(_settings(ctx)["base_iri"])
     ontology = load_ontology(ns)
-    failures = run_qc(ontology)
+    checks = qc_queries()
+    failures = {name: rows for name, text in checks.items() if (rows := list(ontology.query(text)))}
+    click.echo(f"QC: {len(checks)} queries, {len(failures)} with rows")
     for name, rows in failures.items():
         click.echo(f"qc {name}: {len(rows)} row(s)", err=True)
         for row in rows[:20]:
@@ -127,7 +129,10 @@ def check_ontology(ctx: click.Context, with_data: bool) -> None:
         except LoadError as exc:
             _fail(exc)
     started = time.perf_counter()
-    report = hermit.check_consistency(graph)
+    try:
+        report = hermit.check_consistency(graph)
+    except hermit.ReasonerError as exc:
+        raise click.ClickException(f"HermiT could not run: {exc}") from None
     elapsed = time.perf_counter() - started
     click.echo(f"HermiT ({elapsed:.1f} s) on {len(graph)} triples: "
                f"{'consistent' if report.consistent else 'INCONSISTENT'}; "
@@ -208,3 +213,13 @@ def _table(headers: list[str], rows: list[list[Any]]) -> None:
     click.echo("  ".join("-" * w for w in widths))
     for row in rows:
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+
+
+def _register_server_commands() -> None:
+    """`reekg serve` lives with the server; its module imports Flask only when the command runs."""
+    from reekg.server.cli import serve
+
+    main.add_command(serve)
+
+
+_register_server_commands()
