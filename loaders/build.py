@@ -17,12 +17,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rdflib import Graph, URIRef
+from rdflib import Graph
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
 from rdflib.term import Node
 from tqdm import tqdm
 
 from reekg import __version__
+from reekg.settings import DEFAULT_BASE_IRI
 
 from .csvw import MappedTables, map_tables
 from .errors import LoadError, Place
@@ -42,18 +44,20 @@ def default_data_dir() -> Path:
 
 
 def _rebased(graph: Graph, ns: Namespaces) -> Graph:
-    if ns.base == Namespaces().base:
+    """The graph under ``ns.base``. Text is rewritten too, not only IRIs: SHACL-SPARQL prefixes
+    (``sh:namespace``) and query strings name the base inside literals."""
+    if ns.base == DEFAULT_BASE_IRI:
         return graph
-    out = Graph()
-    for triple in graph:
-        out.add(tuple(URIRef(ns.rebase(str(t))) if isinstance(t, URIRef) else t for t in triple))
-    return out
+    text = graph.serialize(format="nt").replace(DEFAULT_BASE_IRI, ns.base)
+    return Graph().parse(data=text, format="nt")
 
 
 def load_ontology(ns: Namespaces) -> Graph:
+    """The ontology under ``ns.base``, its blank nodes (lists, axioms) named canonically so that the same
+    files always give the same quads and the same content hash."""
     from reekg.ontology import load_ontology as load
 
-    return _rebased(load(), ns)
+    return to_canonical_graph(_rebased(load(), ns))
 
 
 def load_shapes(ns: Namespaces) -> Graph:
@@ -81,6 +85,8 @@ class Assembled:
             place = self.tables.subjects[focus]
             field_name = path.n3(self.ontology.namespace_manager) if path is not None else None
             return Place(place.file, place.line, field_name)
+        if focus in self.tables.referrers:  # a link to something no row describes (an unknown code)
+            return self.tables.referrers[focus]
         if focus in self.partner_subjects:
             return Place(self.partner_subjects[focus].file, None, str(focus))
         return Place("(graph)", None, str(focus))
@@ -123,7 +129,7 @@ def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[P
     for path in extra_rdf:
         path = Path(path)
         graph = ns.partner_graph(path.stem)
-        for s, p, o in read_triples(path):
+        for s, p, o in to_canonical_graph(read_triples(path)):
             quads.append((s, p, o, graph))
             assembled.partner_subjects.setdefault(s, Place(str(path)))
     asserted = {(s, p, o) for s, p, o, g in quads if g != ns.ontology_graph}

@@ -44,6 +44,7 @@ class MappedTables:
     quads: list[Quad] = field(default_factory=list)
     origins: dict[tuple[Node, Node], Place] = field(default_factory=dict)
     subjects: dict[Node, Place] = field(default_factory=dict)
+    referrers: dict[Node, Place] = field(default_factory=dict)  # IRI → the first cell that links to it
     rows: Counter = field(default_factory=Counter)
 
 
@@ -345,6 +346,8 @@ def _emit_row(table: Table, cells: dict[str, Any], literals: dict[str, list[Lite
                 obj = expander.iri(col.value_url, {**scalar_cells, col.name: item})
                 if obj is not None:
                     objects.append(obj)
+                    if not col.virtual:
+                        out.referrers.setdefault(obj, Place(shown, line, col.name))
         else:
             objects = list(literals.get(col.name, []))
         for obj in objects:

@@ -36,6 +36,13 @@ STANDARD_PREFIXES = {
 }
 
 
+# Kinds of instance with a prefix of their own (docs/model.md lists every kind).
+INSTANCE_KINDS = (
+    "element", "country", "area", "company", "mine", "facility", "material", "component", "subsystem", "robot",
+    "measure", "substitution", "observation", "source", "function", "stage", "confidence", "maturity",
+)
+
+
 @dataclass(frozen=True)
 class Namespaces:
     """Every IRI family under one base; build one with ``Namespaces(base)``."""
@@ -76,7 +83,10 @@ class Namespaces:
         return URIRef(self.base + "graph/ontology")
 
     def prefixes(self) -> dict[str, str]:
-        return {**STANDARD_PREFIXES, "reekg": str(self.reekg), "id": str(self.id)}
+        """Standard prefixes, ``reekg:``, ``id:`` and one per instance kind (``element:Nd``, ``robot:…``),
+        since a SPARQL prefixed name cannot hold the slash of ``id:element/Nd``."""
+        kinds = {kind: f"{self.id}{kind}/" for kind in INSTANCE_KINDS}
+        return {**STANDARD_PREFIXES, "reekg": str(self.reekg), "id": str(self.id), **kinds}
 
     def rebase(self, iri: str) -> str:
         """Move an IRI written under the default base to this base; other IRIs pass through."""

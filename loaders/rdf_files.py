@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .errors import LoadError, Place, Problem
@@ -40,7 +40,7 @@ def from_oxigraph(term) -> Node:
     raise TypeError(f"unsupported term {term!r}")
 
 
-def read_triples(path: Path, *, shown: str | None = None) -> list[tuple[Node, Node, Node]]:
+def read_triples(path: Path, *, shown: str | None = None) -> Graph:
     """Every triple in an RDF file (graph names of quad formats are dropped: the caller assigns one)."""
     shown = shown or str(path)
     fmt = FORMATS.get(path.suffix.lower())
@@ -48,11 +48,11 @@ def read_triples(path: Path, *, shown: str | None = None) -> list[tuple[Node, No
         known = ", ".join(sorted(FORMATS))
         raise LoadError([Problem(Place(shown), f"unknown RDF file type {path.suffix!r} (known: {known})")])
     try:
+        graph = Graph()
         with path.open("rb") as handle:
-            return [
-                (from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object))
-                for q in ox.parse(handle, format=fmt, base_iri=path.resolve().as_uri())
-            ]
+            for q in ox.parse(handle, format=fmt, base_iri=path.resolve().as_uri()):
+                graph.add((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object)))
+        return graph
     except SyntaxError as exc:
         message = exc.msg.split(" (line")[0]
         raise LoadError([Problem(Place(shown, exc.lineno), message)], f"{shown} is not valid RDF") from None

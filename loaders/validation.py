@@ -4,15 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pyshacl
+import rdflib.plugin
 from rdflib import Graph
 from rdflib.namespace import SH
+from rdflib.plugins.sparql.algebra import translateQuery
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.processor import SPARQLProcessor
+from rdflib.query import Processor
 from rdflib.term import Node
 
 from .errors import Place, Problem
 
 Locator = Callable[[Node, Node | None], Place]
+
+
+@lru_cache(maxsize=1024)
+def _translated(text: str, base: str | None, namespaces: tuple[tuple[str, str], ...]):
+    return translateQuery(parseQuery(text), base, dict(namespaces) or None)
+
+
+class PreparedSPARQLProcessor(SPARQLProcessor):
+    """rdflib's SPARQL processor, remembering each query's parse.
+
+    pySHACL runs a SHACL-SPARQL constraint once per focus node with the same text and new bindings, and
+    rdflib parses the text every time: parsing was 11.7 s of 15 s validating the curated graph. A
+    translated query is reusable with other bindings (that is what ``prepareQuery`` is for).
+    """
+
+    def query(self, strOrQuery, initBindings=None, initNs=None, base=None, DEBUG=False):
+        if isinstance(strOrQuery, str):
+            namespaces = tuple(sorted((k, str(v)) for k, v in (initNs or {}).items()))
+            strOrQuery = _translated(strOrQuery, base, namespaces)
+        return super().query(strOrQuery, initBindings, initNs, base, DEBUG)
+
+
+# Registered under rdflib's own name, so every Graph.query in this process (pySHACL's included) uses it.
+rdflib.plugin.register("sparql", Processor, __name__, "PreparedSPARQLProcessor")
 
 
 @dataclass

@@ -48,7 +48,7 @@ BAD_CELLS = [
     ("observations.csv", None, "year", "20x4", "YYYY"),
     ("measures.csv", "mofcom-2025-18", "announced_on", "2025-04-31", "day is out of range"),
     ("observations.csv", None, "share_of_world", "1.2", "above the maximum 1"),
-    ("mines.csv", "mountain-pass", "country", "XX", ""),
+    ("mines.csv", "mountain-pass-mine", "country", "XX", ""),
 ]
 
 
@@ -70,7 +70,7 @@ def test_bad_input_fails_naming_file_line_field_and_keeps_the_store(
 
 
 def test_validate_names_the_place_and_exits_1(runner, tables):
-    line = edit_cell(tables / "mines.csv", "mountain-pass", "country", "XX")
+    line = edit_cell(tables / "mines.csv", "mountain-pass-mine", "country", "XX")
     result = runner.invoke(main, ["validate", str(tables)])
     assert result.exit_code == 1
     assert f"mines.csv:{line}:country" in result.output
@@ -120,5 +120,5 @@ def test_partner_files_in_every_format_load(runner, tmp_path, suffix):
     home = tmp_path / "home"
     assert runner.invoke(main, ["--home", str(home), "build", "--add", str(partner)]).exit_code == 0
     result = runner.invoke(main, ["--home", str(home), "query", "--format", "csv",
-                                  "SELECT ?g WHERE { GRAPH ?g { id:element/Nd rdfs:comment 'partner' } }"])
+                                  "SELECT ?g WHERE { GRAPH ?g { element:Nd rdfs:comment 'partner' } }"])
     assert "graph/partner/partner" in result.output

@@ -121,7 +121,8 @@ def test_header(ontology):
 def test_qc_queries_return_no_rows(ontology):
     queries = qc_queries()
     terms = _terms(ontology)
-    defined = set(ontology.subjects(RDFS.isDefinedBy, ONTOLOGY_IRI))
+    units = set(ontology.subjects(RDF.type, URIRef("http://qudt.org/schema/qudt/Unit")))  # e.g. …/id/unit/MGOe
+    defined = set(ontology.subjects(RDFS.isDefinedBy, ONTOLOGY_IRI)) - units
     failures = {name: list(ontology.query(text)) for name, text in queries.items()}
     assert {name: rows for name, rows in failures.items() if rows} == {}
     # It ran over what we think it ran over: every qc file, every term.
