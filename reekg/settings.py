@@ -37,6 +37,23 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("base_iri", str, DEFAULT_BASE_IRI, "Base of every IRI the graph mints; must end with '/'."),
     Setting("home", str, _default_home(), "Folder that holds the built stores ('current' points to the live one)."),
     Setting("data_dir", str, "", "Folder of curated tables to build from; empty means the tables shipped with reekg."),
+    # The SPARQL service (server/, issue 3).
+    Setting("host", str, "127.0.0.1", "Address `reekg serve` binds to; loopback unless told otherwise."),
+    Setting("port", int, 8000, "TCP port `reekg serve` listens on."),
+    Setting("workers", int, 1, "HTTP worker processes (gunicorn); caps and metrics are per worker process."),
+    Setting("threads", int, 8, "Threads per HTTP worker process (gunicorn gthread)."),
+    Setting("query_workers", int, 2,
+            "Query worker processes per HTTP worker; each holds the graph in memory and is killed at its "
+            "time limit."),
+    Setting("query_timeout", float, 10.0, "Time limit of one query in seconds; a client may only lower it."),
+    Setting("max_rows", int, 10000, "Most rows (or triples) one answer carries; a longer one is cut and says so."),
+    Setting("max_request_bytes", int, 1_000_000, "Largest request body or query string accepted (413/414 past it)."),
+    Setting("max_concurrent_queries", int, 4,
+            "Queries one HTTP worker runs or queues at once; past it 503 with Retry-After."),
+    Setting("cors_origins", str, "", "Space-separated origins allowed by CORS ('*' for any); empty = no CORS."),
+    Setting("outbound_allow", str, "",
+            "Space-separated IRIs or IRI prefixes that SERVICE and FROM may name; empty = no outbound access."),
+    Setting("update_token", str, "", "Bearer token that enables writes; empty = the service is read-only."),
 )
 
 _BY_NAME = {s.name: s for s in REGISTRY}

@@ -1,0 +1,123 @@
+"""The application factory.
+
+``create_app(config=None, *, store=None, backend=None)``: settings come from the registry in
+:mod:`reekg.settings` (defaults, then ``REEKG_*`` variables, then ``config``). Collaborators are
+parameters: by default queries run in a :class:`~reekg.server.pool.ProcessPool` over the store under the
+``home`` setting; pass ``store`` (a pyoxigraph Store) to run them in process without a time limit (tests,
+embedding), or any ``backend``.
+
+Blueprints: ``sparql`` (the protocol), ``ops`` (health, readiness, metrics). Writes (Update, Graph Store,
+/validate) and the query page slot in as further blueprints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pyoxigraph as ox
+from flask import Flask, Response, g, request
+
+from reekg import settings as settings_registry
+from reekg.loaders.namespaces import Namespaces
+
+from . import errors
+from .metrics import Metrics
+from .pool import Backend, InlineBackend, ProcessPool
+
+access_log = logging.getLogger("reekg.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | None = None,
+               backend: Backend | None = None) -> Flask:
+    """Build the Flask app (see the module docstring)."""
+    settings = settings_registry.load(config)
+    app = Flask("reekg.server")
+    app.config["REEKG"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings["max_request_bytes"]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    if backend is None:
+        if store is not None:
+            backend = InlineBackend(store)
+        else:
+            backend = ProcessPool(settings["home"], workers=settings["query_workers"],
+                                  max_concurrent=settings["max_concurrent_queries"])
+    app.extensions["reekg.backend"] = backend
+    app.extensions["reekg.namespaces"] = Namespaces(settings["base_iri"])
+    metrics = Metrics()
+    app.extensions["reekg.metrics"] = metrics
+    metrics.gauges["reekg_query_workers_ready"] = lambda: float(backend.status().get("workers_ready", 0))
+
+    from .ops import bp as ops_bp
+    from .sparql import bp as sparql_bp
+
+    app.register_blueprint(sparql_bp)
+    app.register_blueprint(ops_bp)
+    errors.register(app)
+    _observe(app, metrics)
+    _cors(app, settings["cors_origins"].split())
+    return app
+
+
+def _observe(app: Flask, metrics: Metrics) -> None:
+    """Request ids, the JSON access log and the request metrics."""
+
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        metrics.observe_request(route, request.method, response.status_code, elapsed)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(json.dumps({
+                "ts": round(time.time(), 3), "request_id": g.get("request_id"), "method": request.method,
+                "path": request.path, "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
+                "bytes": response.content_length, "remote": request.remote_addr,
+            }))
+        return response
+
+
+def _cors(app: Flask, origins: list[str]) -> None:
+    """CORS, only when the cors_origins setting lists origins (or '*')."""
+    if not origins:
+        return
+
+    @app.after_request
+    def _allow(response: Response) -> Response:
+        origin = request.headers.get("Origin")
+        if origin and ("*" in origins or origin in origins):
+            response.headers["Access-Control-Allow-Origin"] = "*" if "*" in origins else origin
+            response.headers["Access-Control-Expose-Headers"] = "Reekg-Truncated, X-Request-Id, Retry-After"
+            if request.method == "OPTIONS":
+                response.headers["Access-Control-Allow-Methods"] = "GET, POST, HEAD, OPTIONS"
+                response.headers["Access-Control-Allow-Headers"] = "Content-Type, Accept, Authorization"
+                response.headers["Access-Control-Max-Age"] = "600"
+            if "*" not in origins:
+                response.vary.add("Origin")
+        return response
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Plain lines for reekg.server, one JSON object a line for reekg.access, on stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("reekg.access", "reekg.server"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False

@@ -1,0 +1,88 @@
+"""``reekg serve``: the SPARQL service under gunicorn (or Flask's reloader with ``--dev``).
+
+Flask and gunicorn are imported inside the command so that ``reekg --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+
+@click.command()
+@click.option("--host", help="Address to bind [REEKG_HOST, default 127.0.0.1].")
+@click.option("--port", type=int, help="Port to listen on [REEKG_PORT].")
+@click.option("--workers", type=int, help="HTTP worker processes [REEKG_WORKERS].")
+@click.option("--threads", type=int, help="Threads per HTTP worker [REEKG_THREADS].")
+@click.option("--query-workers", type=int, help="Query worker processes per HTTP worker [REEKG_QUERY_WORKERS].")
+@click.option("--query-timeout", type=float, help="Query time limit in seconds [REEKG_QUERY_TIMEOUT].")
+@click.option("--max-rows", type=int, help="Row cap of one answer [REEKG_MAX_ROWS].")
+@click.option("--dev", is_flag=True, help="Flask's development server with the reloader (never in production).")
+@click.pass_context
+def serve(ctx: click.Context, dev: bool, **flags: Any) -> None:
+    """Serve the graph over the SPARQL 1.1 Protocol at /sparql (builds the store first if there is none)."""
+    from reekg.cli import _settings
+    from reekg.loaders.errors import LoadError
+    from reekg.loaders.store import StoreHome
+
+    settings = _settings(ctx, **flags)
+    if StoreHome(settings["home"]).current() is None:
+        from reekg.loaders.build import build
+
+        click.echo(f"no store under {settings['home']}: building it first", err=True)
+        try:
+            result = build(settings)
+        except LoadError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        click.echo(f"built {result.build_id}", err=True)
+
+    from .app import configure_logging, create_app
+
+    configure_logging()
+    overrides = dict(settings)
+    if dev:
+        app = create_app(overrides)
+        app.run(host=settings["host"], port=settings["port"], debug=True, use_reloader=True, threaded=True)
+        return
+    _gunicorn_application()(overrides).run()
+
+
+def _gunicorn_application() -> type:
+    from gunicorn.app.base import BaseApplication
+
+    class ReekgGunicorn(BaseApplication):
+        """gunicorn run from Python: the app is created in each worker after the fork (never before:
+        the query worker pool and its threads must belong to the process that uses them)."""
+
+        def __init__(self, settings: dict[str, Any]):
+            self.settings = settings
+            super().__init__()
+
+        def load_config(self) -> None:
+            s = self.settings
+            options = {
+                "bind": f"{s['host']}:{s['port']}",
+                "workers": s["workers"],
+                "threads": s["threads"],
+                "worker_class": "gthread",
+                "timeout": int(max(30, s["query_timeout"] * 3)),
+                "graceful_timeout": 10,
+                "keepalive": 5,
+                "accesslog": None,  # reekg writes its own JSON access log
+                "limit_request_line": 0,  # the app enforces max_request_bytes itself (414)
+                "proc_name": "reekg-serve",
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Any:
+            from .app import configure_logging, create_app
+
+            configure_logging()
+            return create_app(self.settings)
+
+    return ReekgGunicorn
+

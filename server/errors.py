@@ -1,0 +1,144 @@
+"""Domain errors that carry their HTTP status, and the one place that turns them into responses.
+
+SPARQL protocol routes answer errors as ``text/plain`` (the parser's message and position for a syntax
+error); every other route answers the project's JSON error shape ``{"ok": false, "status", "error",
+"errors"}``. A 500 never shows a stack trace: it is logged with the request id, which the response repeats.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("reekg.server")
+
+
+class ServiceError(Exception):
+    """Base of every error a client may see; ``status`` is its HTTP status."""
+
+    status = 500
+    metric = "error"  # the `reason` label of reekg_query_rejections_total
+
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class BadRequest(ServiceError):
+    status = 400
+    metric = "bad_request"
+
+
+class QueryError(BadRequest):
+    """The query does not parse, or cannot be evaluated as written."""
+
+    metric = "syntax"
+
+
+class Refused(BadRequest):
+    """A request this endpoint will not run: an update on the query operation, SERVICE, a foreign FROM."""
+
+    metric = "refused"
+
+
+class NotAcceptable(ServiceError):
+    status = 406
+    metric = "not_acceptable"
+
+
+class PayloadTooLarge(ServiceError):
+    status = 413
+    metric = "too_large"
+
+
+class UriTooLong(ServiceError):
+    status = 414
+    metric = "too_large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status = 415
+    metric = "unsupported_media_type"
+
+
+class Busy(ServiceError):
+    """Past the concurrency cap: try again shortly."""
+
+    status = 503
+    metric = "busy"
+
+    def __init__(self, message: str, retry_after: int = 1):
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class QueryTimeout(ServiceError):
+    """The query ran past its time limit and its worker was stopped."""
+
+    status = 503
+    metric = "timeout"
+
+    def __init__(self, limit: float):
+        super().__init__(f"query stopped: it ran past its time limit of {limit:g} s")
+        self.limit = limit
+
+
+class NotReady(ServiceError):
+    status = 503
+    metric = "not_ready"
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"Retry-After": "5"})
+
+
+class ServiceFailure(ServiceError):
+    """Our fault, not the client's (a worker died, …)."""
+
+    status = 500
+    metric = "failure"
+
+
+def _is_protocol_route() -> bool:
+    return request.blueprint == "sparql" or request.path.rstrip("/") == "/sparql"
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    """The body of an error in the style of the route it happened on."""
+    if _is_protocol_route():
+        response = Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain")
+        response.vary.add("Accept")
+    else:
+        body = {"ok": False, "status": status, "error": message, "errors": [message]}
+        response = Response(json.dumps(body), status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register(app: Flask) -> None:
+    """Map every error to a response, in one place."""
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Response:
+        if exc.status >= 500 and not isinstance(exc, Busy | QueryTimeout | NotReady):
+            log.error("request %s failed: %s", g.get("request_id"), exc.message)
+            return error_response(exc.status, f"internal error (request id {g.get('request_id')})")
+        return error_response(exc.status, exc.message, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        message = exc.description or exc.name
+        if exc.code == 413:
+            message = f"request body too large: the limit is {app.config['MAX_CONTENT_LENGTH']} bytes"
+        response = error_response(exc.code or 500, f"{exc.name}: {message}")
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("request %s failed", g.get("request_id"))
+        return error_response(500, f"internal error (request id {g.get('request_id')})")

@@ -1,0 +1,210 @@
+"""The SPARQL 1.1 Protocol query operation at ``/sparql`` (https://www.w3.org/TR/sparql11-protocol/).
+
+GET ``?query=``, POST form and POST ``application/sparql-query``; ``default-graph-uri`` and
+``named-graph-uri`` (repeatable); a SPARQL 1.1 Service Description on a GET without a query. Without a
+dataset in the request or the query, the default graph is the union of every graph of the store (like
+``oxigraph serve --union-default-graph``).
+
+Extensions: ``timeout`` (seconds, may only lower the ``query_timeout`` setting), ``format``/``output``
+(as SPARQLWrapper sends them), and the common prefixes of docs/model.md predeclared.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from flask import Blueprint, Response, current_app, request
+from werkzeug.datastructures import MultiDict
+
+from . import conneg, lexer
+from .errors import (
+    BadRequest,
+    PayloadTooLarge,
+    QueryError,
+    Refused,
+    ServiceError,
+    ServiceFailure,
+    UnsupportedMediaType,
+    UriTooLong,
+)
+from .execution import Job
+from .pool import Backend
+
+bp = Blueprint("sparql", __name__)
+
+_FAMILY_OF_FORM = {"SELECT": "solutions", "ASK": "boolean", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
+SD = "http://www.w3.org/ns/sparql-service-description#"
+FORMATS = "http://www.w3.org/ns/formats/"
+_RESULT_FORMAT_IRIS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
+                       "Turtle", "N-Triples", "JSON-LD", "RDF_XML", "TriG", "N-Quads")
+
+
+def _backend() -> Backend:
+    return current_app.extensions["reekg.backend"]
+
+
+def _read_request(max_bytes: int) -> tuple[MultiDict, str | None]:
+    """The protocol parameters (from URL and/or form) and the query, checked for conflicts."""
+    if len(request.query_string) > max_bytes:
+        raise UriTooLong(f"query string too long: the limit is {max_bytes} bytes; POST the query instead")
+    if request.method in ("GET", "HEAD"):
+        params = request.args
+        queries = params.getlist("query")
+    else:
+        mimetype = request.mimetype
+        if (request.content_length or 0) > max_bytes:
+            raise PayloadTooLarge(f"request body too large: the limit is {max_bytes} bytes")
+        if mimetype == "application/x-www-form-urlencoded":
+            if "query" in request.args and "query" in request.form:
+                raise BadRequest("the query is given both in the URL and in the form body; send it once")
+            params = MultiDict(request.args)
+            for key, value in request.form.items(multi=True):
+                params.add(key, value)
+            queries = params.getlist("query")
+        elif mimetype == "application/sparql-query":
+            if "query" in request.args:
+                raise BadRequest("the query is given both in the URL and in the request body; send it once")
+            try:
+                body = request.get_data(cache=False).decode("utf-8")
+            except UnicodeDecodeError:
+                raise BadRequest("the query body is not valid UTF-8") from None
+            params = request.args
+            queries = [body]
+        elif mimetype == "application/sparql-update":
+            raise Refused("updates are not accepted by the query operation")
+        else:
+            shown = mimetype or "no Content-Type"
+            raise UnsupportedMediaType(f"cannot read a request of type {shown}; send "
+                                       "application/x-www-form-urlencoded or application/sparql-query")
+    if "update" in params:
+        raise Refused("updates are not accepted by the query operation (found an `update` parameter)")
+    if len(queries) > 1:
+        raise BadRequest("the `query` parameter is given more than once")
+    return params, (queries[0] if queries else None)
+
+
+def _timeout(params: MultiDict, limit: float) -> float:
+    values = params.getlist("timeout")
+    if not values:
+        return limit
+    if len(values) > 1:
+        raise BadRequest("the `timeout` parameter is given more than once")
+    try:
+        asked = float(values[0])
+    except ValueError:
+        raise BadRequest(f"timeout must be a number of seconds, not {values[0]!r}") from None
+    if not asked > 0:
+        raise BadRequest("timeout must be more than 0 seconds")
+    return min(asked, limit)
+
+
+def _graphs(params: MultiDict, name: str, store_graphs: frozenset[str], allow: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for iri in params.getlist(name):
+        try:
+            ox.NamedNode(iri)
+        except ValueError:
+            raise BadRequest(f"{name} {iri!r} is not an absolute IRI") from None
+        if iri not in store_graphs and not any(iri.startswith(a) for a in allow):
+            raise Refused(f"{name} <{iri}> is not a graph of this store (and outbound_allow does not name it)")
+        out.append(iri)
+    return tuple(out)
+
+
+@bp.route("/sparql", methods=["GET", "POST"])
+def query() -> Response:
+    metrics = current_app.extensions["reekg.metrics"]
+    try:
+        return _query()
+    except ServiceError as exc:
+        metrics.reject(exc.metric)
+        raise
+
+
+def _query() -> Response:
+    settings = current_app.config["REEKG"]
+    ns = current_app.extensions["reekg.namespaces"]
+    params, text = _read_request(settings["max_request_bytes"])
+    if text is None:
+        if request.method == "POST":
+            raise BadRequest("no query: send a `query` parameter or an application/sparql-query body")
+        return service_description(params)
+    timeout = _timeout(params, settings["query_timeout"])
+    allow = tuple(settings["outbound_allow"].split())
+    snapshot = _backend().snapshot()
+    prefixes = ns.prefixes()
+    shape = lexer.analyse(text, prefixes)
+    try:
+        lexer.check(shape, store_graphs=snapshot.graphs, allow=allow)
+    except lexer.RefusedQuery as exc:
+        raise Refused(str(exc)) from None
+    default_graphs = _graphs(params, "default-graph-uri", snapshot.graphs, allow)
+    named_graphs = _graphs(params, "named-graph-uri", snapshot.graphs, allow)
+
+    family = _FAMILY_OF_FORM.get(shape.form or "", "solutions")
+    accept = request.headers.get("Accept")
+    chosen = conneg.negotiate(family, accept, params)
+    # The lexer's guess of the form only picks the family; if the engine disagrees, the other family's
+    # best acceptable format (or its default) is used.
+    other = "graph" if family != "graph" else "solutions"
+    try:
+        fallback = conneg.negotiate(other, accept, params)
+    except ServiceError:
+        fallback = conneg.FAMILIES[other][0]
+    job = Job(
+        query=text,
+        result_format=chosen.name if family != "graph" else fallback.name,
+        graph_format=chosen.name if family == "graph" else fallback.name,
+        max_rows=settings["max_rows"],
+        use_union=not shape.has_dataset,
+        default_graphs=default_graphs,
+        named_graphs=named_graphs,
+        prefixes=prefixes,
+        truncation_link=request.host_url + "sparql#truncated",
+    )
+    reply = _backend().execute(job, timeout)
+    if not reply.ok:
+        if reply.error == "syntax":
+            raise QueryError(f"SPARQL syntax error: {reply.message}")
+        raise ServiceFailure(f"query failed ({reply.error}): {reply.message}")
+    choice = next(c for c in conneg.FAMILIES[reply.kind] if c.name == reply.format)
+    response = Response(reply.body, content_type=choice.content_type)
+    response.vary.add("Accept")
+    if reply.build_id:
+        response.headers["Reekg-Build"] = reply.build_id
+    if reply.truncated:
+        response.headers["Reekg-Truncated"] = f"true; limit={settings['max_rows']}"
+        current_app.extensions["reekg.metrics"].count_truncated()
+    return response
+
+
+def service_description(params: MultiDict) -> Response:
+    """A SPARQL 1.1 Service Description of this endpoint (https://www.w3.org/TR/sparql11-service-description/)."""
+    choice = conneg.negotiate("graph", request.headers.get("Accept"), params)
+    snapshot = _backend().snapshot()
+    sd = lambda name: ox.NamedNode(SD + name)  # noqa: E731
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    endpoint = ox.NamedNode(request.base_url)
+    dataset, default_graph = ox.BlankNode(), ox.BlankNode()
+    triples = [
+        ox.Triple(endpoint, rdf_type, sd("Service")),
+        ox.Triple(endpoint, sd("endpoint"), endpoint),
+        ox.Triple(endpoint, sd("supportedLanguage"), sd("SPARQL11Query")),
+        ox.Triple(endpoint, sd("feature"), sd("UnionDefaultGraph")),
+        ox.Triple(endpoint, sd("defaultDataset"), dataset),
+        ox.Triple(dataset, rdf_type, sd("Dataset")),
+        ox.Triple(dataset, sd("defaultGraph"), default_graph),
+        ox.Triple(default_graph, rdf_type, sd("Graph")),
+    ]
+    triples += [ox.Triple(endpoint, sd("resultFormat"), ox.NamedNode(FORMATS + f)) for f in _RESULT_FORMAT_IRIS]
+    for name in sorted(snapshot.graphs):
+        named = ox.BlankNode()
+        triples += [ox.Triple(dataset, sd("namedGraph"), named), ox.Triple(named, rdf_type, sd("NamedGraph")),
+                    ox.Triple(named, sd("name"), ox.NamedNode(name))]
+    from .execution import GRAPH_FORMATS
+
+    extra = {"prefixes": {"sd": SD, "formats": FORMATS}} if choice.name in ("turtle", "trig") else {}
+    body = ox.serialize(triples, format=GRAPH_FORMATS[choice.name], **extra) or b""
+    response = Response(body, content_type=choice.content_type)
+    response.vary.add("Accept")
+    response.headers["Reekg-Build"] = snapshot.build_id
+    return response
