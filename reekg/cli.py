@@ -42,6 +42,26 @@ def main(ctx: click.Context, home: str | None, base_iri: str | None, data_dir: s
     ctx.obj["overrides"] = {"home": home, "base_iri": base_iri, "data_dir": data_dir}
 
 
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the settings table of the README instead.")
+@click.pass_context
+def show_settings(ctx: click.Context, markdown: bool) -> None:
+    """Show every setting: its value here, where it comes from, and what it does."""
+    values = _settings(ctx)
+    if markdown:
+        click.echo("| setting | environment | default | what |")
+        click.echo("| --- | --- | --- | --- |")
+        for s in settings_registry.REGISTRY:
+            default = ("`$XDG_DATA_HOME/reekg` (`~/.local/share/reekg`)" if s.name == "home"
+                       else f"`{s.default}`" if s.default != "" else "empty")
+            click.echo(f"| `{s.name}` | `{s.env}` | {default} | {s.help} |")
+        return
+    secret = {"update_token"}  # shown as set or not, never printed
+    rows = [[s.name, ("(set)" if values[s.name] else "") if s.name in secret else values[s.name], s.env]
+            for s in settings_registry.REGISTRY]
+    _table(["setting", "value", "environment"], rows)
+
+
 @main.command()
 @click.option("--add", "extra", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A partner RDF file to load with the tables (repeatable).")
