@@ -6,8 +6,8 @@ parameters: by default queries run in a :class:`~reekg.server.pool.ProcessPool` 
 ``home`` setting; pass ``store`` (a pyoxigraph Store) to run them in process without a time limit (tests,
 embedding), or any ``backend``.
 
-Blueprints: ``sparql`` (the protocol), ``ops`` (health, readiness, metrics). Writes (Update, Graph Store,
-/validate) and the query page slot in as further blueprints.
+Blueprints: ``sparql`` (the protocol), ``writes`` (Update, Graph Store, /validate; off unless ``update_token``
+is set), ``ops`` (health, readiness, metrics). The query page slots in as a further blueprint.
 """
 
 from __future__ import annotations
@@ -58,9 +58,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
 
     from .ops import bp as ops_bp
     from .sparql import bp as sparql_bp
+    from .writes import bp as writes_bp
 
     app.register_blueprint(sparql_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(writes_bp)
     errors.register(app)
     _observe(app, metrics)
     _cors(app, settings["cors_origins"].split())

@@ -45,6 +45,41 @@ class Refused(BadRequest):
     metric = "refused"
 
 
+class Unauthorized(ServiceError):
+    """A write without credentials (RFC 6750: the answer names the Bearer scheme)."""
+
+    status = 401
+    metric = "unauthorized"
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="reekg"'})
+
+
+class Forbidden(ServiceError):
+    """A wrong token, or writes turned off."""
+
+    status = 403
+    metric = "forbidden"
+
+
+class NotFound(ServiceError):
+    status = 404
+    metric = "not_found"
+
+
+class ValidationFailed(ServiceError):
+    """A write that would break a SHACL shape; ``results`` are the report in plain words (focus, path,
+    message, severity) and ``report_turtle`` the SHACL validation report graph."""
+
+    status = 422
+    metric = "invalid"
+
+    def __init__(self, message: str, results: list[dict], report_turtle: str):
+        super().__init__(message)
+        self.results = results
+        self.report_turtle = report_turtle
+
+
 class NotAcceptable(ServiceError):
     status = 406
     metric = "not_acceptable"
@@ -102,7 +137,33 @@ class ServiceFailure(ServiceError):
 
 
 def _is_protocol_route() -> bool:
-    return request.blueprint == "sparql" or request.path.rstrip("/") == "/sparql"
+    """The SPARQL protocol's query and update operations answer errors as text/plain."""
+    return request.blueprint == "sparql" or request.path.rstrip("/") in ("/sparql", "/update")
+
+
+def _prefers_turtle() -> bool:
+    from .conneg import parse_accept
+
+    ranges = parse_accept(request.headers.get("Accept") or "")
+
+    def quality(media_type: str) -> float:
+        matching = [(r.specificity(media_type), r.q) for r in ranges if r.specificity(media_type) >= 0]
+        return max(matching)[1] if matching else 0.0
+
+    return quality("text/turtle") > quality("application/json")
+
+
+def validation_response(exc: ValidationFailed) -> Response:
+    """422 with the report: JSON (the project's error shape, results as objects), or the SHACL report graph
+    as Turtle when the client prefers text/turtle."""
+    if _prefers_turtle():
+        response = Response(exc.report_turtle, status=exc.status, mimetype="text/turtle")
+    else:
+        body = {"ok": False, "status": exc.status, "error": exc.message, "errors": exc.results,
+                "report_turtle": exc.report_turtle}
+        response = Response(json.dumps(body), status=exc.status, mimetype="application/json")
+    response.vary.add("Accept")
+    return response
 
 
 def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -123,6 +184,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Response:
+        if isinstance(exc, ValidationFailed):
+            return validation_response(exc)
         if exc.status >= 500 and not isinstance(exc, Busy | QueryTimeout | NotReady):
             log.error("request %s failed: %s", g.get("request_id"), exc.message)
             return error_response(exc.status, f"internal error (request id {g.get('request_id')})")

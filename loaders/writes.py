@@ -1,0 +1,512 @@
+"""Validated writes to the live graph: SPARQL 1.1 Update and the Graph Store operations (issue 3, item 2).
+
+Every write is one transaction, run by the loaders (the only writer) under the build lock:
+
+1. load the current store's quads into an in-memory pyoxigraph Store;
+2. apply the change there (an update, or a Graph Store PUT/POST/DELETE);
+3. refuse it if it touches a reserved graph (``…/graph/inferred`` is recomputed, ``…/graph/ontology``
+   comes from files), a source graph's own provenance triples, a source graph that does not exist, or any
+   graph outside ``…/graph/source/`` and ``…/graph/partner/``;
+4. recompute the inferred graph from the new asserted triples (:func:`~.inference.materialise`);
+5. validate asserted + inferred + ontology with the project's SHACL shapes;
+6. only if it conforms, publish a new store with :meth:`StoreHome.write` (a new build id; the manifest
+   names the write and its parent build). Otherwise :class:`WriteInvalid` carries the report and nothing
+   changes.
+
+Publishing is write-then-switch (see :mod:`.store`): a crash at any point before the ``current`` symlink
+is replaced leaves the last committed store serving. A dry run (:func:`validate_update`, ``publish=False``)
+takes the same path and stops before step 6.
+
+The default graph. Every fact here lives in a named graph, so the default graph of a write is an alias of
+one configured graph, :func:`default_write_graph` (``…/graph/partner/default``): Graph Store ``?default``
+reads and writes it, and in a SPARQL update the default graph starts as a copy of it and whatever the update
+leaves there is written back to it. Patterns over the curated data in an update name their graph
+(``GRAPH ?g { … }`` or ``USING``); queries at ``/sparql`` still see the union of every graph.
+
+Nothing here imports Flask; the server maps these exceptions to HTTP statuses.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH, XSD
+from rdflib.term import Node
+
+from reekg import __version__
+
+from .build import _build_lock, load_shapes
+from .errors import LoadError, Place
+from .inference import materialise
+from .namespaces import Namespaces
+from .store import StoreHome
+from .validation import ValidationReport, validate
+
+DEFAULT_GRAPH_NAME = "default"
+
+# Media types accepted for Graph Store bodies; N-Quads and TriG carry graph names of their own.
+QUAD_FORMATS = frozenset({ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG})
+
+
+class WriteError(Exception):
+    """Base of the write errors: a client's request that cannot be applied (nothing was written)."""
+
+
+class WriteSyntaxError(WriteError):
+    """The update or the RDF body does not parse; the message holds the parser's position."""
+
+
+class UnsupportedFormat(WriteError):
+    """An RDF body of a media type we cannot read."""
+
+
+class WriteRefused(WriteError):
+    """A write this service never accepts: a reserved graph, source provenance, a graph outside our names."""
+
+
+class GraphNotFound(WriteError):
+    """A Graph Store request names a graph that holds no triples."""
+
+
+class WriteInvalid(LoadError):
+    """The write would leave the graph violating a SHACL shape; ``report`` holds the full report."""
+
+    def __init__(self, report: ValidationReport, results: list[dict[str, Any]]):
+        self.report = report
+        self.results = results
+        super().__init__(report.violations, "the write was refused: " + report.summary())
+
+
+@dataclass
+class WriteResult:
+    """What a write did (or, for a dry run, would do)."""
+
+    kind: str
+    build_id: str  # the new build, or the unchanged current one
+    parent_build_id: str | None
+    changed: bool
+    published: bool
+    added: int = 0
+    removed: int = 0
+    graphs: list[str] = field(default_factory=list)  # the asserted graphs the write changed
+    created: bool = False  # a Graph Store write that made a new graph (201)
+    report: ValidationReport | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "build_id": self.build_id, "parent_build_id": self.parent_build_id,
+            "changed": self.changed, "published": self.published, "added": self.added,
+            "removed": self.removed, "graphs": self.graphs, "warnings": self.warnings,
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def default_write_graph(ns: Namespaces) -> str:
+    """The named graph that stands for the default graph in writes (see the module docstring)."""
+    return str(ns.partner_graph(DEFAULT_GRAPH_NAME))
+
+
+# --- terms ----------------------------------------------------------------------------------------
+
+def _to_rdflib(term: Any) -> Node:
+    """A pyoxigraph term as rdflib builds it: ``"x"^^xsd:string`` as a plain literal, as the loaders mint it
+    (otherwise :func:`materialise` would see two spellings of one literal and echo every string)."""
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == str(XSD.string):
+            return Literal(term.value)
+        return Literal(term.value, datatype=URIRef(term.datatype.value))
+    raise TypeError(f"unsupported term {term!r}")
+
+
+def _to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    from .store import to_oxigraph
+
+    return to_oxigraph(term)
+
+
+def _triples(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> set[ox.Quad]:
+    return set(store.quads_for_pattern(None, None, None, graph))
+
+
+def graph_iri(value: str) -> ox.NamedNode:
+    """An absolute IRI as a graph name, or WriteRefused."""
+    try:
+        node = ox.NamedNode(value)
+    except ValueError:
+        raise WriteRefused(f"{value!r} is not an absolute IRI") from None
+    if ":" not in value:
+        raise WriteRefused(f"{value!r} is not an absolute IRI")
+    return node
+
+
+def rdf_format(content_type: str | None) -> ox.RdfFormat:
+    """The RDF format of a media type, or UnsupportedFormat naming the ones we read."""
+    fmt = ox.RdfFormat.from_media_type(content_type) if content_type else None
+    if fmt is None or fmt == ox.RdfFormat.N3:
+        shown = content_type or "no Content-Type"
+        raise UnsupportedFormat(f"cannot read RDF of type {shown}; send text/turtle, application/n-triples, "
+                                "application/ld+json, application/rdf+xml, application/n-quads or application/trig")
+    return fmt
+
+
+def parse_rdf(data: bytes, content_type: str | None, *, base_iri: str | None = None) -> list[ox.Quad]:
+    """Every quad of an RDF body; blank nodes are renamed so that they never merge with stored ones."""
+    fmt = rdf_format(content_type)
+    try:
+        return list(ox.parse(data, format=fmt, base_iri=base_iri, rename_blank_nodes=True))
+    except SyntaxError as exc:
+        raise WriteSyntaxError(f"the {fmt.name} body is not valid RDF: {exc}") from None
+    except ValueError as exc:
+        raise WriteSyntaxError(f"the {fmt.name} body cannot be read: {exc}") from None
+
+
+# --- the transaction ------------------------------------------------------------------------------
+
+Change = Callable[[ox.Store, "_Context"], None]
+
+
+@dataclass
+class _Context:
+    ns: Namespaces
+    created: bool = False
+
+
+def _load_current(home: StoreHome) -> tuple[ox.Store, set[ox.Quad], dict[str, Any]]:
+    path = home.current()
+    if path is None:
+        raise FileNotFoundError(f"no store has been built under {home.home} yet: run `reekg build`")
+    disk = ox.Store.read_only(str(path))
+    before = set(disk.quads_for_pattern(None, None, None, None))
+    del disk
+    memory = ox.Store()
+    memory.bulk_extend(before)
+    return memory, before, home.manifest() or {}
+
+
+def _check_graphs(changed: set[ox.Quad], before: set[ox.Quad], ns: Namespaces) -> list[str]:
+    """Refuse changes outside the writable graphs; return the names of the graphs changed."""
+    reserved = {str(ns.inferred_graph): "the inferred graph is recomputed from the asserted triples on "
+                                        "every write",
+                str(ns.ontology_graph): "the ontology graph comes from the ontology files (ontology/)"}
+    source_prefix, partner_prefix = str(ns.source_graph("")), str(ns.partner_graph(""))
+    existing = {q.graph_name.value for q in before if isinstance(q.graph_name, ox.NamedNode)}
+    touched = sorted({q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else "" for q in changed})
+    for name in touched:
+        if name in reserved:
+            raise WriteRefused(f"the write changes <{name}>, which no write may change: {reserved[name]}. "
+                               "Name the graph you mean (for example filter GRAPH ?g) and write to "
+                               f"{partner_prefix}{{name}}")
+        if name.startswith(source_prefix):
+            if name not in existing:
+                raise WriteRefused(f"<{name}> is not a source graph of this store: source graphs come from "
+                                   f"the curated tables; write new facts to {partner_prefix}{{name}}")
+            continue
+        if not name.startswith(partner_prefix) or name == partner_prefix:
+            raise WriteRefused(f"<{name or 'the default graph'}> is not writable: write to a partner graph "
+                               f"{partner_prefix}{{name}} (or a source graph under {source_prefix})")
+    for quad in changed:
+        graph = quad.graph_name
+        if (isinstance(graph, ox.NamedNode) and graph.value.startswith(source_prefix)
+                and quad.subject == graph):
+            raise WriteRefused(f"the write changes the provenance of <{graph.value}> ({quad.predicate} "
+                               f"{quad.object}); a source graph's own description comes from the build")
+    return touched
+
+
+def _result_entries(report: ValidationReport) -> list[dict[str, Any]]:
+    """The SHACL results in plain words: focus, path, value, message, severity, shape."""
+    graph, entries = report.graph, []
+
+    def shown(node: Node | None) -> str | None:
+        if node is None:
+            return None
+        if isinstance(node, Literal):
+            return str(node)
+        return node.n3(graph.namespace_manager) if isinstance(node, URIRef) else str(node)
+
+    for result in graph.subjects(SH.resultSeverity, None):
+        severity = graph.value(result, SH.resultSeverity)
+        message = graph.value(result, SH.resultMessage)
+        shape = graph.value(result, SH.sourceShape)
+        entries.append({
+            "focus": shown(graph.value(result, SH.focusNode)),
+            "path": shown(graph.value(result, SH.resultPath)),
+            "value": shown(graph.value(result, SH.value)),
+            "message": str(message) if message is not None else f"fails {shown(shape)}",
+            "severity": str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
+            "shape": shown(shape),
+        })
+    entries.sort(key=lambda e: (e["severity"] != "Violation", e["focus"] or "", e["path"] or "", e["message"]))
+    return entries
+
+
+def _locator(quads: Iterable[ox.Quad]) -> Callable[[Node, Node | None], Place]:
+    """Place a SHACL result in the graph that describes its focus node."""
+    where: dict[str, str] = {}
+    for q in quads:
+        if isinstance(q.graph_name, ox.NamedNode):
+            where.setdefault(str(_to_rdflib(q.subject)), q.graph_name.value)
+
+    def locate(focus: Node, path: Node | None) -> Place:
+        return Place(where.get(str(focus), "(graph)"), None, str(path) if path is not None else str(focus))
+
+    return locate
+
+
+def _statistics(quads: Iterable[ox.Quad], ns: Namespaces) -> dict[str, Any]:
+    per_graph: Counter[str] = Counter()
+    instances: dict[str, set[str]] = {}
+    reekg, ids, rdf_type = str(ns.reekg), str(ns.id), str(RDF.type)
+    count = 0
+    for q in quads:
+        count += 1
+        per_graph[q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""] += 1
+        if (q.predicate.value == rdf_type and isinstance(q.object, ox.NamedNode)
+                and q.object.value.startswith(reekg) and isinstance(q.subject, ox.NamedNode)
+                and q.subject.value.startswith(ids)):
+            instances.setdefault(q.object.value[len(reekg):], set()).add(q.subject.value)
+    return {
+        "quads": count,
+        "triples_per_graph": dict(sorted(per_graph.items())),
+        "instances_per_class": dict(sorted((k, len(v)) for k, v in instances.items())),
+    }
+
+
+def _content_hash(quads: Iterable[ox.Quad]) -> str:
+    """SHA-256 of the sorted N-Quads lines as Oxigraph writes them."""
+    digest = hashlib.sha256()
+    for line in sorted(f"{q} .\n" for q in quads):
+        digest.update(line.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bool = True,
+             home: StoreHome | None = None, shapes: Graph | None = None) -> WriteResult:
+    """Apply ``change`` to a copy of the current graph, check, recompute, validate and (if ``publish``)
+    commit it as a new store. Raises a :class:`WriteError` or :class:`WriteInvalid`; nothing changes then."""
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    ns = Namespaces(settings["base_iri"])
+    home = home or StoreHome(settings["home"])
+    with _build_lock(home.home):
+        memory, before, parent = _load_current(home)
+        parent_id = parent.get("build_id")
+        context = _Context(ns)
+        change(memory, context)
+        timings["apply"] = time.perf_counter() - started
+        inferred_node, ontology_node = ox.NamedNode(str(ns.inferred_graph)), ox.NamedNode(str(ns.ontology_graph))
+        after_asserted = set(memory.quads_for_pattern(None, None, None, None))
+        changed = after_asserted ^ before
+        touched = _check_graphs(changed, before, ns)
+        result = WriteResult(kind=kind, build_id=parent_id or "", parent_build_id=parent_id, changed=bool(changed),
+                             published=False, added=len(after_asserted - before),
+                             removed=len(before - after_asserted), graphs=touched, created=context.created)
+        if not changed:
+            result.timings = {"total": time.perf_counter() - started}
+            return result
+
+        mark = time.perf_counter()
+        ontology = Graph()
+        asserted: set[tuple[Node, Node, Node]] = set()
+        quads: list[ox.Quad] = []
+        for q in after_asserted:
+            if q.graph_name == inferred_node:
+                continue
+            quads.append(q)
+            triple = (_to_rdflib(q.subject), _to_rdflib(q.predicate), _to_rdflib(q.object))
+            if q.graph_name == ontology_node:
+                ontology.add(triple)
+            else:
+                asserted.add(triple)
+        inferred = materialise(asserted, ontology, instance_prefix=str(ns.id))
+        quads.extend(ox.Quad(_to_oxigraph(s), _to_oxigraph(p), _to_oxigraph(o), inferred_node)
+                     for s, p, o in sorted(inferred))
+        timings["infer"] = time.perf_counter() - mark
+
+        mark = time.perf_counter()
+        union = Graph()
+        for prefix, iri in ns.prefixes().items():
+            union.bind(prefix, iri)
+        for triple in asserted | inferred:
+            union.add(triple)
+        for triple in ontology:
+            union.add(triple)
+        report = validate(union, shapes if shapes is not None else load_shapes(ns), _locator(quads))
+        timings["validate"] = time.perf_counter() - mark
+        results = _result_entries(report)
+        result.report = report
+        result.warnings = [r for r in results if r["severity"] != "Violation"]
+        if not report.conforms:
+            raise WriteInvalid(report, results)
+        if not publish:
+            result.timings = {**timings, "total": time.perf_counter() - started}
+            return result
+
+        mark = time.perf_counter()
+        digest = _content_hash(quads)
+        now = dt.datetime.now(dt.UTC)
+        build_id = f"{now:%Y%m%dT%H%M%SZ}-{digest[:12]}"
+        manifest = {
+            **{k: v for k, v in parent.items() if k in ("base_iri", "rows_per_table")},
+            "build_id": build_id,
+            "built_at": now.isoformat(timespec="seconds"),
+            "content_sha256": digest,
+            "base_iri": ns.base,
+            "reekg_version": __version__,
+            "shacl": {"conforms": True, "violations": 0, "warnings": len(report.warnings)},
+            "inferred": len(inferred),
+            **_statistics(quads, ns),
+            "write": {"kind": kind, "parent_build_id": parent_id, "added": result.added,
+                      "removed": result.removed, "graphs": touched},
+        }
+        home.write(build_id, _quads_as_rdflib(quads), {**manifest, "timings_s": timings})
+        home.prune()
+        timings["write"] = time.perf_counter() - mark
+        timings["total"] = time.perf_counter() - started
+        result.build_id, result.published, result.timings = build_id, True, timings
+        return result
+
+
+def _quads_as_rdflib(quads: Iterable[ox.Quad]):
+    """StoreHome.write takes rdflib terms (as the build hands them over)."""
+    for q in quads:
+        yield (_to_rdflib(q.subject), _to_rdflib(q.predicate), _to_rdflib(q.object), _to_rdflib(q.graph_name))
+
+
+# --- SPARQL 1.1 Update ----------------------------------------------------------------------------
+
+def _update_change(update_text: str) -> Change:
+    def change(store: ox.Store, context: _Context) -> None:
+        ns = context.ns
+        alias = ox.NamedNode(default_write_graph(ns))
+        # The default graph starts as a copy of the alias graph (see the module docstring).
+        alias_before = {ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in _triples(store, alias)}
+        store.bulk_extend(alias_before)
+        try:
+            store.update(update_text, prefixes=ns.prefixes())
+        except SyntaxError as exc:
+            raise WriteSyntaxError(f"SPARQL update syntax error: {exc}") from None
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise WriteRefused(f"the update cannot be applied: {exc}") from None
+        default_after = _triples(store, ox.DefaultGraph())
+        for q in default_after:
+            store.remove(q)
+        for q in alias_before - default_after:  # removed through the default graph
+            store.remove(ox.Quad(q.subject, q.predicate, q.object, alias))
+        for q in default_after - alias_before:  # added through the default graph
+            store.add(ox.Quad(q.subject, q.predicate, q.object, alias))
+
+    return change
+
+
+def apply_update(settings: dict[str, Any], update_text: str, *, publish: bool = True, **kwargs: Any) -> WriteResult:
+    """Run a SPARQL 1.1 update as one validated transaction (``publish=False``: a dry run).
+
+    The caller gates outbound requests first (LOAD and SERVICE make pyoxigraph fetch)."""
+    return transact(settings, "update", _update_change(update_text), publish=publish, **kwargs)
+
+
+def validate_update(settings: dict[str, Any], update_text: str, **kwargs: Any) -> WriteResult:
+    """The dry run of :func:`apply_update`: the same checks, nothing written."""
+    return apply_update(settings, update_text, publish=False, **kwargs)
+
+
+# --- the Graph Store HTTP Protocol ----------------------------------------------------------------
+
+def _target(ns: Namespaces, graph: str | None) -> ox.NamedNode:
+    return graph_iri(graph) if graph is not None else ox.NamedNode(default_write_graph(ns))
+
+
+def _as_triples(quads: list[ox.Quad], target: ox.NamedNode) -> list[ox.Quad]:
+    if any(not isinstance(q.graph_name, ox.DefaultGraph) for q in quads):
+        raise WriteRefused("the body names graphs of its own (TriG or N-Quads with GRAPH); send it to /store "
+                           "without ?graph= or ?default to write each quad to its graph")
+    return [ox.Quad(q.subject, q.predicate, q.object, target) for q in quads]
+
+
+def graph_put(settings: dict[str, Any], graph: str | None, data: bytes, content_type: str | None, *,
+              publish: bool = True, **kwargs: Any) -> WriteResult:
+    """Replace the graph (``None``: the default-write graph) with the body's triples."""
+    ns = Namespaces(settings["base_iri"])
+    target = _target(ns, graph)
+    quads = _as_triples(parse_rdf(data, content_type, base_iri=target.value), target)
+
+    def change(store: ox.Store, context: _Context) -> None:
+        old = _triples(store, target)
+        context.created = not old
+        for q in old:
+            store.remove(q)
+        store.bulk_extend(quads)
+
+    return transact(settings, "graph-put", change, publish=publish, **kwargs)
+
+
+def graph_post(settings: dict[str, Any], graph: str | None, data: bytes, content_type: str | None, *,
+               publish: bool = True, dataset: bool = False, **kwargs: Any) -> WriteResult:
+    """Merge the body's triples into the graph; with ``dataset`` (no target), TriG/N-Quads go to their own
+    graphs and default-graph triples to the default-write graph."""
+    ns = Namespaces(settings["base_iri"])
+    target = _target(ns, graph)
+    parsed = parse_rdf(data, content_type, base_iri=target.value)
+    if dataset:
+        quads = [q if isinstance(q.graph_name, ox.NamedNode) else ox.Quad(q.subject, q.predicate, q.object, target)
+                 for q in parsed]
+    else:
+        quads = _as_triples(parsed, target)
+
+    def change(store: ox.Store, context: _Context) -> None:
+        context.created = not dataset and not _triples(store, target)
+        store.bulk_extend(quads)
+
+    return transact(settings, "graph-post", change, publish=publish, **kwargs)
+
+
+def graph_delete(settings: dict[str, Any], graph: str | None, *, publish: bool = True,
+                 **kwargs: Any) -> WriteResult:
+    """Remove the graph and every triple in it; GraphNotFound if it holds none."""
+    ns = Namespaces(settings["base_iri"])
+    target = _target(ns, graph)
+
+    def change(store: ox.Store, context: _Context) -> None:
+        old = _triples(store, target)
+        if not old:
+            raise GraphNotFound(f"<{target.value}> holds no triples")
+        for q in old:
+            store.remove(q)
+
+    return transact(settings, "graph-delete", change, publish=publish, **kwargs)
+
+
+def current_graphs(home: str | Path) -> frozenset[str]:
+    """The named graphs of the current store (empty before the first build)."""
+    path = StoreHome(home).current()
+    if path is None:
+        return frozenset()
+    store = ox.Store.read_only(str(path))
+    graphs = frozenset(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+    del store
+    return graphs
+
+
+__all__ = [
+    "GraphNotFound", "UnsupportedFormat", "WriteError", "WriteInvalid", "WriteRefused", "WriteResult",
+    "WriteSyntaxError", "apply_update", "current_graphs", "default_write_graph", "graph_delete", "graph_post",
+    "graph_put", "parse_rdf", "rdf_format", "transact", "validate_update",
+]
