@@ -209,6 +209,174 @@ def query(ctx: click.Context, sparql: str, fmt: str) -> None:
     click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+def _answers(ctx: click.Context):
+    """The analyst answers over the current store, run in this process (no server needed)."""
+    import pyoxigraph as ox
+
+    from reekg.answers import Answers
+    from reekg.loaders.namespaces import Namespaces
+    from reekg.loaders.store import StoreHome
+
+    settings = _settings(ctx)
+    ns = Namespaces(settings["base_iri"])
+    home = StoreHome(settings["home"])
+    try:
+        store = home.open()
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    build_id = (home.manifest() or {}).get("build_id")
+
+    def runner(query, params):
+        result = store.query(query.text, substitutions=query.bind(ns, **params), use_default_graph_as_union=True,
+                             prefixes=ns.prefixes())
+        return json.loads(result.serialize(format=ox.QueryResultsFormat.JSON))["results"]["bindings"], build_id
+
+    return Answers(runner, ns, concentration_threshold=settings["concentration_threshold"])
+
+
+def _ask(compute) -> dict[str, Any]:
+    from reekg.answers import AnswerError
+
+    try:
+        return compute()
+    except AnswerError as exc:
+        detail = json.dumps(exc.errors, ensure_ascii=False) if exc.errors != [exc.message] else ""
+        raise click.ClickException(f"{exc.message} {detail}".strip()) from None
+
+
+def _emit(result: dict[str, Any], as_json: bool, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    _table(columns, [["" if r.get(c) is None else r.get(c) for c in columns] for r in rows])
+    sources = result.get("sources") or []
+    click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''}; {len(sources)} source(s) cited; --json for all)")
+
+
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
+_unverified_option = click.option("--unverified", is_flag=True, help="Also follow facts marked unverified.")
+
+
+@main.command()
+@click.argument("element")
+@_unverified_option
+@_json_option
+@click.pass_context
+def dependents(ctx: click.Context, element: str, unverified: bool, as_json: bool) -> None:
+    """Subsystems and robots that depend on ELEMENT (a symbol), with each path."""
+    result = _ask(lambda: _answers(ctx).dependents(element, unverified))
+    _emit(result, as_json, ["subsystem", "robot", "component", "material", "role"], result["data"])
+
+
+@main.command()
+@click.argument("subsystem")
+@click.option("--robot", help="Only as used by this robot model.")
+@click.option("--element", help="Only paths through this element.")
+@_unverified_option
+@_json_option
+@click.pass_context
+def trace(ctx: click.Context, subsystem: str, robot: str | None, element: str | None, unverified: bool,
+          as_json: bool) -> None:
+    """Every path from SUBSYSTEM down to plants, mines and countries, each hop with its source."""
+    result = _ask(lambda: _answers(ctx).trace(subsystem, robot, element, unverified))
+    rows = [{**r, "source": r["hopSources"].get("site")} for r in result["data"]]
+    _emit(result, as_json, ["element", "component", "material", "hop", "site", "country", "source"], rows)
+    if not as_json:
+        for stage, summary in result["shares"].items():
+            if summary:
+                top = summary["top"]
+                click.echo(f"{stage}: {top['country']} {top['share']:.1%} ({summary['edition']}, "
+                           f"{summary['year'] or 'year not stated'}); HHI {summary['hhi']:.3f}"
+                           f"{' (lower bound)' if summary['hhiIsLowerBound'] else ''}")
+
+
+@main.command()
+@click.argument("robot")
+@click.option("--units", type=click.IntRange(0, 10**9), required=True, help="Fleet size.")
+@click.option("--on", "on", help="Judge export controls on this day (YYYY-MM-DD); today by default.")
+@_unverified_option
+@_json_option
+@click.pass_context
+def exposure(ctx: click.Context, robot: str, units: int, on: str | None, unverified: bool, as_json: bool) -> None:
+    """Magnet and element masses of a ROBOT fleet, the controls in force, and concentration per stage."""
+    result = _ask(lambda: _answers(ctx).exposure(robot, units, on, unverified))
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    rows = [{"estimate": m["estimate"], "kg per unit": _range(m["massPerUnitKg"]),
+             "kg for fleet": _range(m["fleetMassKg"]), "source": m["source"]} for m in result["data"]["magnet"]]
+    _table(["estimate", "kg per unit", "kg for fleet", "source"], [list(r.values()) for r in rows])
+    click.echo()
+    elements = [[e["symbol"], "yes" if e["controlledOn"] else "",
+                 ", ".join(f"{c['label'] or c['measure']}: {c['status']}" for c in e["controls"])]
+                for e in result["data"]["elements"]]
+    _table(["element", f"controlled on {result['on']}", "measures"], elements)
+
+
+def _range(pair: dict[str, Any]) -> str:
+    low, high = pair.get("min"), pair.get("max")
+    return f"{low:g}" if low == high else f"{low:g}–{high:g}"
+
+
+@main.command()
+@click.argument("element")
+@click.option("--function", help="Only substitutes in this function (e.g. magnet).")
+@click.option("--on", "on", help="Judge export controls on this day (YYYY-MM-DD); today by default.")
+@_unverified_option
+@_json_option
+@click.pass_context
+def substitutes(ctx: click.Context, element: str, function: str | None, on: str | None, unverified: bool,
+                as_json: bool) -> None:
+    """What can replace ELEMENT, ranked by penalty and maturity, and whether it avoids export controls."""
+    result = _ask(lambda: _answers(ctx).substitutes(element, function, on, unverified))
+    rows = [{**o, "avoidsControls": "yes" if o["avoidsControls"] else "no",
+             "stillUses": " ".join(f"{k}={v}" for k, v in o["stillUses"].items())} for o in result["data"]]
+    _emit(result, as_json, ["rank", "substitution", "penalty", "maturity", "avoidsControls", "stillUses"], rows)
+
+
+@main.command()
+@click.option("--restrict", "restrictions", multiple=True, required=True,
+              help="COUNTRY:ELEMENTS:STAGES, e.g. CN:Dy,Tb:separation (empty parts mean all); repeatable.")
+@click.option("--on", "on", help="Judge export controls on this day (YYYY-MM-DD); today by default.")
+@_json_option
+@click.pass_context
+def scenario(ctx: click.Context, restrictions: tuple[str, ...], on: str | None, as_json: bool) -> None:
+    """What-if: which subsystems and robots lose supply when countries, elements and stages are cut."""
+    rules = []
+    for text in restrictions:
+        parts = text.split(":")
+        if len(parts) > 3 or not parts[0]:
+            raise click.BadParameter(f"{text!r}: write COUNTRY:ELEMENTS:STAGES", param_hint="--restrict")
+        parts += [""] * (3 - len(parts))
+        rule: dict[str, Any] = {"country": parts[0]}
+        if parts[1]:
+            rule["elements"] = parts[1].split(",")
+        if parts[2]:
+            rule["stages"] = parts[2].split(",")
+        rules.append(rule)
+    result = _ask(lambda: _answers(ctx).scenario(rules, on))
+    rows = [{"kind": "subsystem", "id": s["subsystem"], "status": s["status"],
+             "cut at": ", ".join(f"{i['element']}/{i['stage']}" for i in s["impacts"])}
+            for s in result["data"]["subsystems"]]
+    rows += [{"kind": "robot", "id": r["robot"], "status": r["status"],
+              "cut at": ", ".join(sorted({f"{i['element']}/{i['stage']}" for i in r["impacts"]}))}
+             for r in result["data"]["robots"]]
+    _emit(result, as_json, ["kind", "id", "status", "cut at"], rows)
+    if not as_json:
+        for symbol, options in result["data"]["substitutes"].items():
+            click.echo(f"substitutes for {symbol}: " + ", ".join(o["substitution"] for o in options[:6]))
+
+
+@main.command()
+@click.argument("text")
+@_json_option
+@click.pass_context
+def search(ctx: click.Context, text: str, as_json: bool) -> None:
+    """Find any entity by its label in English or Chinese (traditional or simplified)."""
+    result = _ask(lambda: _answers(ctx).search(text))
+    _emit(result, as_json, ["rank", "kind", "id", "label", "matched"], result["data"])
+
+
 def _short(term: Any, ns: Any) -> str:
     import pyoxigraph as ox
 

@@ -56,12 +56,14 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.extensions["reekg.metrics"] = metrics
     metrics.gauges["reekg_query_workers_ready"] = lambda: float(backend.status().get("workers_ready", 0))
 
+    from .api import bp as api_bp
     from .ops import bp as ops_bp
     from .sparql import bp as sparql_bp
     from .writes import bp as writes_bp
 
     app.register_blueprint(sparql_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(writes_bp)
     errors.register(app)
     _observe(app, metrics)

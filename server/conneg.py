@@ -1,8 +1,9 @@
 """Content negotiation, in one place: Accept with q-values and wildcards, and the ``format``/``output``
 parameters that SPARQLWrapper and other clients send.
 
-Three families of answers: SPARQL results (SELECT), booleans (ASK) and graphs (CONSTRUCT, DESCRIBE, the
-service description). Each lists its media types in the order we prefer them; the first is the default
+Four families of answers: SPARQL results (SELECT), booleans (ASK), graphs (CONSTRUCT, DESCRIBE, the
+service description, VoID/DCAT) and linked-data documents (HTML or RDF for an entity or the ontology, with file
+suffixes that override Accept). Each lists its media types in the order we prefer them; the first is the default
 for a missing or ``*/*`` Accept. Nothing acceptable → :class:`NotAcceptable` naming what is.
 """
 
@@ -46,7 +47,14 @@ GRAPH = (
     Choice("trig", "application/trig"),
     Choice("n-quads", "application/n-quads"),
 )
-FAMILIES = {"solutions": RESULTS, "boolean": BOOLEAN, "graph": GRAPH}
+# Linked-data documents (reekg.server.ld): an IRI answers HTML to browsers and RDF to machines. Turtle is first,
+# so a client that sends no Accept or only */* (curl, crawlers) gets data; browsers name text/html.
+HTML = Choice("html", "text/html", ("application/xhtml+xml",))
+DOCUMENT = (GRAPH[0], HTML, *GRAPH[1:])
+FAMILIES = {"solutions": RESULTS, "boolean": BOOLEAN, "graph": GRAPH, "document": DOCUMENT}
+# File suffixes of linked-data documents (``/data/element/Nd.ttl``): a suffix overrides the Accept header.
+SUFFIXES = {"ttl": "turtle", "html": "html", "jsonld": "json-ld", "nt": "n-triples", "rdf": "rdf-xml",
+            "trig": "trig", "nq": "n-quads"}
 
 # `format=` / `output=` keywords → serialiser name per family (SPARQLWrapper sends json, xml, csv, tsv,
 # turtle, n3, rdf, rdf+xml, json-ld; other clients send full media types, handled below).
@@ -58,6 +66,7 @@ _KEYWORDS = {
               "xml": "rdf-xml", "trig": "trig", "nquads": "n-quads", "n-quads": "n-quads", "nq": "n-quads"},
 }
 _KEYWORDS["boolean"] = _KEYWORDS["solutions"]
+_KEYWORDS["document"] = {**_KEYWORDS["graph"], "html": "html", "json": "json-ld"}
 
 
 @dataclass(frozen=True)
@@ -156,5 +165,27 @@ def _by_keyword(family: str, keyword: str) -> str:
     raise NotAcceptable(f"format {keyword!r} is not available for this answer; acceptable: {acceptable(family)}")
 
 
+def by_name(family: str, name: str) -> Choice:
+    """The choice called ``name`` in ``family`` (names are those of :data:`SUFFIXES` values)."""
+    return next(c for c in FAMILIES[family] if c.name == name)
+
+
+def suffix_of(name: str) -> Choice | None:
+    """The document format a file suffix names (``ttl``, ``jsonld``, …), or None."""
+    wanted = SUFFIXES.get(name)
+    return by_name("document", wanted) if wanted else None
+
+
 def acceptable(family: str) -> str:
     return ", ".join(c.media_type for c in FAMILIES[family])
+
+
+def best_of(accept: str | None, media_types: list[str]) -> str | None:
+    """The best of ``media_types`` for an Accept header (the first wins a tie; no header = the first);
+    None when the client accepts none of them."""
+    if not accept:
+        return media_types[0]
+    ranges = parse_accept(accept)
+    scored = [(_quality(ranges, Choice(name=t, media_type=t)), -i, t) for i, t in enumerate(media_types)]
+    best = max(scored)
+    return best[2] if best[0] > 0 else None

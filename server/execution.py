@@ -53,6 +53,25 @@ class Job:
     named_graphs: tuple[str, ...] = ()
     prefixes: dict[str, str] = field(default_factory=dict)
     truncation_link: str = "urn:reekg:truncated"
+    # Parameters of a named query, bound as typed terms (never spliced into the text): variable name →
+    # ("iri", value) or ("literal", value, datatype IRI, language tag) — plain values, so a Job pickles.
+    substitutions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+def encode_term(term: ox.NamedNode | ox.Literal) -> tuple[str, ...]:
+    """A pyoxigraph term as a picklable tuple for :attr:`Job.substitutions`."""
+    if isinstance(term, ox.NamedNode):
+        return ("iri", term.value)
+    return ("literal", term.value, term.datatype.value if term.datatype else "", term.language or "")
+
+
+def decode_term(encoded: tuple[str, ...]) -> ox.NamedNode | ox.Literal:
+    if encoded[0] == "iri":
+        return ox.NamedNode(encoded[1])
+    _, value, datatype, language = encoded
+    if language:
+        return ox.Literal(value, language=language)
+    return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
 
 
 @dataclass(frozen=True)
@@ -73,6 +92,8 @@ class Reply:
 def run(store: ox.Store, job: Job, build_id: str | None = None) -> Reply:
     """Run ``job`` on ``store``; a SyntaxError or an evaluation error becomes a Reply, not an exception."""
     kwargs: dict[str, Any] = {"prefixes": job.prefixes or None}
+    if job.substitutions:
+        kwargs["substitutions"] = {ox.Variable(name): decode_term(term) for name, term in job.substitutions}
     if job.default_graphs or job.named_graphs:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs]
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs] or None

@@ -77,7 +77,8 @@ def test_every_query_parses_and_declares_its_params():
     assert set(queries) >= EXPECTED_QUERIES
     for query in queries.values():
         assert query.title and query.title != query.name, query.name
-        assert query.parameters, f"{query.name} declares no parameter"
+        if query.name in EXPECTED_QUERIES:
+            assert query.parameters, f"{query.name} declares no parameter"
         projected = query.text.split("WHERE", 1)[0]
         for param in query.parameters:
             assert param.kind in {"iri", "string", "integer", "decimal", "date", "gYear", "boolean"}
@@ -384,6 +385,13 @@ ORDINARY = {
     "heavy-sources": {"outside": iri("country", "CN")},
     "magnet-temperature": {"family": iri("material", "sintered-ndfeb")},
     "search": {"q": "neodymium"},
+    # the answers' helpers (reekg.answers)
+    "entities": {}, "sources": {}, "provenance": {}, "stage-shares": {},
+    "entity": {"entity": iri("element", "Nd")},
+    "material-contents": {"material": iri("material", "sintered-ndfeb")},
+    "country-observations": {"country": iri("country", "CN")},
+    "element-sites": {"element": iri("element", "Dy")},
+    "dependencies": {},
 }
 UNKNOWN = {"iri": "http://evil.example/", "string": "no-such-thing-zzz"}
 

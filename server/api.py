@@ -1,0 +1,353 @@
+"""The analyst API, ``/api/v1/``: the questions of :mod:`reekg.answers` as JSON (and CSV for lists).
+
+Each route is declared once in :data:`ROUTES` — path, parameters, summary — and that table drives the
+handlers' parameter checks, the OpenAPI 3.1 document (``/api/v1/openapi.json``) and the docs page, so they
+cannot disagree. Queries run in the killable query workers like any SPARQL query, with the same limits;
+answers are cached per build id (a new build empties the cache), since the graph only changes by a build
+or a validated write.
+
+Every answer: ``{"ok": true, …, "data": …, "sources": […], "sparql": {name: text}}``; every error:
+``{"ok": false, "status": …, "error": "…", "errors": […]}``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from reekg.answers import AnswerError, Answers, BadParameter
+from reekg.queries import Query
+
+from . import conneg
+from .errors import ServiceFailure
+from .execution import Job, encode_term
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str = "string"  # string | integer | date | boolean
+    required: bool = False
+    help: str = ""
+    example: Any = None
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # Flask rule under /api/v1
+    name: str
+    summary: str
+    params: tuple[Param, ...] = ()
+    method: str = "GET"
+    lists: bool = True  # CSV available
+    path_param: Param | None = None
+    body: dict[str, Any] | None = None
+    example_path: str = ""
+    queries: tuple[str, ...] = field(default_factory=tuple)
+
+
+_UNVERIFIED = Param("unverified", "boolean", help="also follow facts the curators marked unverified", example=False)
+_ON = Param("on", "date", help="the day to judge export controls on (YYYY-MM-DD); today when absent",
+            example="2025-06-01")
+
+ROUTES: tuple[Route, ...] = (
+    Route("/dependents", "dependents", "Subsystems and robot models that depend on an element, with each path",
+          (Param("element", required=True, help="element symbol", example="Dy"), _UNVERIFIED),
+          queries=("dependents",)),
+    Route("/trace", "trace", "Every path from a subsystem to mines, plants and countries, each hop with its source",
+          (Param("subsystem", required=True, help="subsystem id", example="joint-actuation"),
+           Param("robot", help="robot id", example="tesla-optimus"), Param("element", help="element symbol"),
+           _UNVERIFIED), queries=("trace", "stage-shares")),
+    Route("/exposure", "exposure", "A robot fleet's magnet and element masses, controls in force, concentration",
+          (Param("robot", required=True, help="robot id", example="tesla-optimus"),
+           Param("units", "integer", required=True, help="fleet size", example=5000), _ON, _UNVERIFIED),
+          queries=("fleet-magnet-mass", "controls", "stage-shares", "material-contents")),
+    Route("/substitutes", "substitutes", "Substitutes for an element, ranked, with trade-offs and control status",
+          (Param("element", required=True, help="element symbol", example="Dy"),
+           Param("function", help="function id", example="magnet"), _ON, _UNVERIFIED), queries=("substitutes",)),
+    Route("/scenario", "scenario", "What-if: restrict countries, elements and stages; see what is cut",
+          (), method="POST", body={
+              "type": "object", "required": ["restrictions"], "additionalProperties": False,
+              "properties": {
+                  "restrictions": {"type": "array", "minItems": 1, "items": {
+                      "type": "object", "required": ["country"], "additionalProperties": False,
+                      "properties": {"country": {"type": "string"},
+                                     "elements": {"type": "array", "items": {"type": "string"}},
+                                     "stages": {"type": "array", "items": {
+                                         "type": "string", "enum": ["mining", "separation", "magnet-making"]}}}}},
+                  "on": {"type": "string", "format": "date"}},
+              "example": {"restrictions": [{"country": "CN", "elements": ["Dy", "Tb"], "stages": ["separation"]}],
+                          "on": "2025-06-01"}},
+          queries=("stage-shares", "dependencies", "element-sites", "substitutes")),
+    Route("/search", "search", "Find any entity by label in en, zh-Hant or zh-Hans (ranked, fuzzy when no match)",
+          (Param("q", required=True, help="text to look for", example="釹"),), queries=("search",)),
+    Route("/elements/<ident>", "element", "An element with its statements and links", lists=False,
+          path_param=Param("ident", required=True, help="element symbol", example="Nd"), queries=("entity",)),
+    Route("/functions/<ident>", "function", "A function with its statements and links", lists=False,
+          path_param=Param("ident", required=True, help="function id", example="phosphor"), queries=("entity",)),
+    Route("/subsystems/<ident>", "subsystem", "A robot subsystem with its statements and links", lists=False,
+          path_param=Param("ident", required=True, help="subsystem id", example="joint-actuation"),
+          queries=("entity",)),
+    Route("/robots/<ident>", "robot", "A robot model with its statements and links", lists=False,
+          path_param=Param("ident", required=True, help="robot id", example="tesla-optimus"), queries=("entity",)),
+    Route("/countries/<ident>", "country", "A country with production and shares by year and edition",
+          lists=False, path_param=Param("ident", required=True, help="ISO 3166-1 alpha-2 code", example="CN"),
+          queries=("entity", "country-observations")),
+)
+
+_CACHE_SIZE = 256
+
+
+class _Service:
+    """The app's Answers over its backend, and the per-build answer cache."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        settings = app.config["REEKG"]
+        self.settings = settings
+        self.ns = app.extensions["reekg.namespaces"]
+        self.answers = Answers(self._run, self.ns, concentration_threshold=settings["concentration_threshold"])
+        self.cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self.cache_build: str | None = None
+        self.lock = threading.Lock()
+
+    def _run(self, query: Query, params: dict[str, Any]) -> tuple[list, str | None]:
+        bindings = query.bind(self.ns, **params)
+        job = Job(query=query.text, result_format="json", max_rows=self.settings["max_rows"],
+                  prefixes=self.ns.prefixes(),
+                  substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
+        reply = self.app.extensions["reekg.backend"].execute(job, self.settings["query_timeout"])
+        if not reply.ok:
+            raise ServiceFailure(f"query {query.name} failed ({reply.error}): {reply.message}")
+        if reply.truncated:  # an answer computed from a cut result would be silently wrong
+            raise ServiceFailure(f"query {query.name} returned more than max_rows={self.settings['max_rows']} rows")
+        return json.loads(reply.body)["results"]["bindings"], reply.build_id
+
+    def answer(self, key: tuple, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        build = self.app.extensions["reekg.backend"].snapshot().build_id
+        with self.lock:
+            if build != self.cache_build:
+                self.cache.clear()
+                self.cache_build = build
+            if key in self.cache:
+                self.cache.move_to_end(key)
+                return self.cache[key]
+        result = compute()
+        with self.lock:
+            if self.cache_build == build:
+                self.cache[key] = result
+                while len(self.cache) > _CACHE_SIZE:
+                    self.cache.popitem(last=False)
+        return result
+
+
+def _service() -> _Service:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    service = app.extensions.get("reekg.api")
+    if service is None:
+        service = app.extensions["reekg.api"] = _Service(app)
+    return service
+
+
+def _params(route: Route) -> dict[str, Any]:
+    """The query-string parameters of ``route``, typed; unknown, repeated or malformed ones are a 400."""
+    known = {p.name: p for p in route.params}
+    allowed = set(known) | {"format"}
+    for name in request.args:
+        if name not in allowed:
+            raise BadParameter(name, f"is not a parameter of {bp.url_prefix}{route.path}; "
+                                     f"known: {sorted(known)}")
+        if len(request.args.getlist(name)) > 1:
+            raise BadParameter(name, "is given more than once")
+    values: dict[str, Any] = {}
+    for param in route.params:
+        raw = request.args.get(param.name)
+        if raw is None or raw == "":
+            if param.required:
+                raise BadParameter(param.name, "is required")
+            continue
+        if param.kind == "integer":
+            if not raw.isdigit() or len(raw) > 10:
+                raise BadParameter(param.name, f"{raw[:40]!r} is not a whole number")
+            values[param.name] = int(raw)
+        elif param.kind == "boolean":
+            if raw not in ("true", "false"):
+                raise BadParameter(param.name, f"{raw[:40]!r} is not true or false")
+            values[param.name] = raw == "true"
+        else:
+            values[param.name] = raw
+    return values
+
+
+def _wants_csv(route: Route, suffix: bool) -> bool:
+    if suffix:
+        return True
+    if not route.lists:
+        return False
+    fmt = request.args.get("format")
+    if fmt:
+        return fmt == "csv"
+    chosen = conneg.best_of(request.headers.get("Accept"), ["application/json", "text/csv"])
+    return chosen == "text/csv"
+
+
+def _respond(route: Route, result: dict[str, Any], csv_out: bool) -> Response:
+    if csv_out:
+        rows = _table_of(route.name, result)
+        buffer = io.StringIO()
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+        response = Response(buffer.getvalue(), mimetype="text/csv")
+    else:
+        response = Response(json.dumps(result, ensure_ascii=False), mimetype="application/json")
+    response.vary.add("Accept")
+    return response
+
+
+def _table_of(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The list a CSV answer holds: the data itself, or the main list of an object answer."""
+    data = result["data"]
+    if name == "exposure":
+        return [{"symbol": e["symbol"], "controlledOn": e["controlledOn"],
+                 "massPerUnitKg": e["massPerUnitKg"], "fleetMassKg": e["fleetMassKg"],
+                 "controls": e["controls"]} for e in data["elements"]]
+    if name == "scenario":
+        return [{"kind": "subsystem", "id": s["subsystem"], "status": s["status"], "impacts": s["impacts"]}
+                for s in data["subsystems"]] + [
+                {"kind": "robot", "id": r["robot"], "status": r["status"], "impacts": r["impacts"]}
+                for r in data["robots"]]
+    return data if isinstance(data, list) else [data]
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
+def _handler(route: Route) -> Callable[..., Response]:
+    def handle(ident: str | None = None, suffix: bool = False) -> Response:
+        service = _service()
+        answers = service.answers
+        if route.method == "POST":
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                raise BadParameter("body", "send a JSON object such as "
+                                           + json.dumps(route.body["example"] if route.body else {}))
+            unknown = set(body) - {"restrictions", "on"}
+            if unknown:
+                raise BadParameter(sorted(unknown)[0], "is not a field of the scenario body")
+            if request.args:
+                raise BadParameter(next(iter(request.args)), "this route takes a JSON body, not query parameters")
+            key = (route.name, json.dumps(body, sort_keys=True))
+            result = service.answer(key, lambda: answers.scenario(body.get("restrictions"), body.get("on")))
+            return _respond(route, result, _wants_csv(route, suffix))
+        params = _params(route)
+        key = (route.name, ident, tuple(sorted(params.items())))
+        compute = {
+            "dependents": lambda: answers.dependents(**params),
+            "trace": lambda: answers.trace(**params),
+            "exposure": lambda: answers.exposure(**params),
+            "substitutes": lambda: answers.substitutes(**params),
+            "search": lambda: answers.search(**params),
+        }.get(route.name) or (lambda: answers.entity(route.name, ident))
+        return _respond(route, service.answer(key, compute), _wants_csv(route, suffix))
+
+    handle.__name__ = f"api_{route.name}"
+    return handle
+
+
+for _route in ROUTES:
+    _view = _handler(_route)
+    bp.add_url_rule(_route.path, view_func=_view, methods=[_route.method])
+    if _route.lists:
+        bp.add_url_rule(_route.path + ".csv", endpoint=f"{_view.__name__}_csv", view_func=_view,
+                        methods=[_route.method], defaults={"suffix": True})
+
+
+@bp.errorhandler(AnswerError)
+def _answer_error(exc: AnswerError) -> Response:
+    body = {"ok": False, "status": exc.status, "error": exc.message, "errors": exc.errors}
+    return Response(json.dumps(body, ensure_ascii=False), status=exc.status, mimetype="application/json")
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return Response(json.dumps(openapi_document(request.host_url.rstrip("/")), ensure_ascii=False),
+                    mimetype="application/json")
+
+
+@bp.get("/docs")
+def docs() -> str:
+    return render_template("api_docs.html", routes=ROUTES, prefix=bp.url_prefix)
+
+
+_ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
+
+
+def openapi_document(server_url: str = "") -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every route in :data:`ROUTES`."""
+    kinds = {"string": {"type": "string"}, "integer": {"type": "integer", "minimum": 0},
+             "date": {"type": "string", "format": "date"}, "boolean": {"type": "boolean"}}
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        parameters = []
+        if route.path_param:
+            p = route.path_param
+            parameters.append({"name": p.name, "in": "path", "required": True, "description": p.help,
+                               "schema": kinds[p.kind], "example": p.example})
+        for p in route.params:
+            parameters.append({"name": p.name, "in": "query", "required": p.required, "description": p.help,
+                               "schema": kinds[p.kind], **({"example": p.example} if p.example is not None else {})})
+        content = {"application/json": {"schema": {"$ref": "#/components/schemas/Answer"}}}
+        if route.lists:
+            content["text/csv"] = {"schema": {"type": "string"}}
+        operation: dict[str, Any] = {
+            "operationId": route.name, "summary": route.summary, "parameters": parameters,
+            "responses": {
+                "200": {"description": "the answer, its sources and the SPARQL behind it", "content": content},
+                "400": {"description": "a malformed or unknown parameter",
+                        "content": {"application/json": {"schema": _ERROR_SCHEMA}}},
+                "404": {"description": "an id that names nothing; closest matches in errors",
+                        "content": {"application/json": {"schema": _ERROR_SCHEMA}}},
+                "503": {"description": "busy, or a query ran past its time limit",
+                        "content": {"application/json": {"schema": _ERROR_SCHEMA}}},
+            },
+            "description": "SPARQL behind it: " + ", ".join(f"server/queries/{q}.rq" for q in route.queries),
+        }
+        if route.body:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {
+                "schema": {k: v for k, v in route.body.items() if k != "example"}, "example": route.body["example"]}}}
+        path = (bp.url_prefix or "") + route.path.replace("<ident>", "{ident}")
+        paths.setdefault(path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "reekg analyst API", "version": "1",
+                 "description": "Dependency, traceability, exposure, substitution and what-if answers over the "
+                                "Rare-Earth Element Knowledge Graph. Every answer cites its sources and carries the "
+                                "SPARQL it ran.",
+                 "license": {"name": "CC BY 4.0 (data); MIT (code)", "identifier": "CC-BY-4.0"}},
+        "servers": [{"url": server_url or "/"}],
+        "paths": paths,
+        "components": {"schemas": {
+            "Answer": {"type": "object", "required": ["ok", "data", "sources", "sparql"], "properties": {
+                "ok": {"const": True}, "data": {}, "sources": {"type": "array", "items": {"type": "object"}},
+                "sparql": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            "Error": {"type": "object", "required": ["ok", "status", "error", "errors"], "properties": {
+                "ok": {"const": False}, "status": {"type": "integer"}, "error": {"type": "string"},
+                "errors": {"type": "array"}}},
+        }},
+    }

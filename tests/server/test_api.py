@@ -1,0 +1,240 @@
+"""The analyst API against a real `reekg serve` on the curated graph: the competency answers, one error
+shape, CSV, hostile values on every route, and an OpenAPI document whose every route answers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import urllib.parse
+
+import pytest
+from openapi_spec_validator import validate as validate_openapi
+from serverkit import running_server
+
+from reekg.cli import main
+from reekg.server.api import ROUTES
+
+HOSTILE = ['x" } ; DROP ALL ; #', "}", "<http://evil.example/>", "Nd' . ?s ?p ?o", "a" * 10_000]
+
+
+@pytest.fixture(scope="module")
+def api(curated_home, tmp_path_factory):
+    log = tmp_path_factory.mktemp("api-log") / "serve.log"
+    with running_server(curated_home, log, query_workers=2) as srv:
+        yield srv
+
+
+def get_json(api, path, **params):
+    answer = api.get(path, params=params or None)
+    return answer.status, answer.json()
+
+
+def test_dependents_of_dysprosium_name_joint_actuation_and_optimus_with_paths(api):
+    status, body = get_json(api, "/api/v1/dependents", element="Dy")
+    assert status == 200 and body["ok"] is True
+    assert "joint-actuation" in body["subsystems"] and "tesla-optimus" in body["robots"]
+    path = next(p for p in body["data"] if p["subsystem"] == "joint-actuation")
+    assert path["material"].startswith("sintered-ndfeb") and path["role"] == "magnet"
+    assert body["sources"] and "dependents" in body["sparql"]
+
+
+def test_trace_reaches_mines_and_countries_and_cites_every_hop(api):
+    status, body = get_json(api, "/api/v1/trace", subsystem="joint-actuation")
+    assert status == 200
+    kinds = {p["siteKind"] for p in body["data"]}
+    assert {"mine", "facility"} <= kinds
+    assert {"CN", "US", "AU"} <= set(body["countries"])
+    assert all(p["hopSources"].get("site") and p["hopSources"].get("country") for p in body["data"])
+    mining = body["shares"]["mining"]
+    assert mining["top"]["country"] == "CN" and mining["concentrated"] is True
+
+
+def test_exposure_of_5000_optimus_gives_17000_kg_at_the_seed_estimate_and_marks_dy_tb(api):
+    status, body = get_json(api, "/api/v1/exposure", robot="tesla-optimus", units="5000", on="2025-06-01")
+    assert status == 200
+    seed = next(m for m in body["data"]["magnet"] if m["source"] == "seed-article")
+    assert seed["massPerUnitKg"]["max"] == pytest.approx(3.4)
+    assert seed["fleetMassKg"]["max"] == pytest.approx(17_000)
+    assert len(body["data"]["magnet"]) >= 5  # every sourced estimate side by side
+    controlled = {e["symbol"] for e in body["data"]["elements"] if e["controlledOn"]}
+    assert {"Dy", "Tb"} <= controlled
+    dy = next(e for e in body["data"]["elements"] if e["symbol"] == "Dy")
+    seed_dy = next(m for m in dy["fleetMassKg"] if m["estimate"] == seed["estimate"])
+    assert seed_dy["max"] == pytest.approx(17_000 * 0.012)  # 1.2 wt% Dy in standard sintered NdFeB
+    separation = body["data"]["stages"]["separation"]
+    assert separation["hhiIsLowerBound"] is True and 0 < separation["hhi"] <= 1
+
+
+def test_china_2024_share_by_edition_on_the_country_route(api):
+    status, body = get_json(api, "/api/v1/countries/CN")
+    assert status == 200 and body["data"]["labels"]["zh-Hant"] == "中國"
+    shares = {(o["edition"], o["year"]): o["share"] for o in body["data"]["production"]
+              if o["quantity"] == "mine-production" and o["share"] is not None}
+    assert shares[("usgs-mcs-2025", "2024")] == pytest.approx(0.692)
+    assert shares[("usgs-mcs-2026", "2024")] == pytest.approx(0.711)
+
+
+def test_substitutes_for_dy_in_magnets_are_ranked_with_trade_offs_and_control_status(api):
+    status, body = get_json(api, "/api/v1/substitutes", element="Dy", function="magnet", on="2025-06-01")
+    assert status == 200
+    ranks = [o["rank"] for o in body["data"]]
+    assert ranks == list(range(1, len(ranks) + 1))
+    by_id = {o["substitution"]: o for o in body["data"]}
+    assert by_id["smco-for-ndfeb"]["avoidsControls"] is False  # Sm is under No. 18
+    assert by_id["ferrite-for-ndfeb"]["avoidsControls"] is True
+    assert any(o["tradeOffs"] for o in body["data"])
+
+
+def test_scenario_cutting_chinese_dy_tb_separation_affects_joint_actuation_and_changes_nothing(api):
+    before = api.get("/readyz").json()
+    body = json.dumps({"restrictions": [{"country": "CN", "elements": ["Dy", "Tb"], "stages": ["separation"]}],
+                       "on": "2025-06-01"}).encode()
+    answer = api.request("POST", "/api/v1/scenario", body=body, headers={"Content-Type": "application/json"})
+    assert answer.status == 200, answer.text
+    result = answer.json()
+    joint = next(s for s in result["data"]["subsystems"] if s["subsystem"] == "joint-actuation")
+    assert joint["status"] in ("cut", "partial")
+    assert {i["element"] for i in joint["impacts"]} == {"Dy", "Tb"}
+    assert result["data"]["substitutes"]["Dy"], "substitutes are listed for the affected element"
+    assert result["changesStoredGraph"] is False
+    assert api.get("/readyz").json() == before
+
+
+def test_search_finds_neodymium_by_its_chinese_names(api):
+    for text in ("釹", "钕", "neodymium"):
+        status, body = get_json(api, "/api/v1/search", q=text)
+        assert status == 200 and body["data"][0]["id"] == "Nd", text
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("/api/v1/elements/Nd", "neodymium"), ("/api/v1/functions/phosphor", "phosphor"),
+    ("/api/v1/subsystems/joint-actuation", "joint actuation"), ("/api/v1/robots/tesla-optimus", "Optimus"),
+])
+def test_entity_routes(api, path, expected):
+    status, body = get_json(api, path)
+    assert status == 200
+    assert expected.lower() in body["data"]["labels"]["en"].lower()
+    assert body["data"]["statements"]
+
+
+def test_unknown_ids_answer_404_with_the_closest_matches(api):
+    status, body = get_json(api, "/api/v1/dependents", element="Dz")
+    assert status == 404 and body["ok"] is False and body["status"] == 404
+    closest = [c["id"] for c in body["errors"][0]["closest"]]
+    assert "Dy" in closest
+    status, body = get_json(api, "/api/v1/robots/tesla-optimsu")
+    assert status == 404 and body["errors"][0]["closest"][0]["id"] == "tesla-optimus"
+
+
+@pytest.mark.parametrize(("path", "params", "parameter"), [
+    ("/api/v1/exposure", {"robot": "tesla-optimus", "units": "many"}, "units"),
+    ("/api/v1/exposure", {"robot": "tesla-optimus", "units": "5", "on": "June 1"}, "on"),
+    ("/api/v1/dependents", {}, "element"),
+    ("/api/v1/dependents", {"element": "Dy", "colour": "red"}, "colour"),
+    ("/api/v1/dependents", [("element", "Dy"), ("element", "Tb")], "element"),
+    ("/api/v1/substitutes", {"element": "Dy", "unverified": "maybe"}, "unverified"),
+])
+def test_malformed_parameters_answer_400_naming_them(api, path, params, parameter):
+    answer = api.get(path, params=params)
+    body = answer.json()
+    assert answer.status == 400 and body["ok"] is False
+    assert body["errors"][0]["parameter"] == parameter
+
+
+def _hostile_requests():
+    for route in ROUTES:
+        if route.method == "POST":
+            continue
+        names = [p.name for p in route.params if p.kind == "string"]
+        if route.path_param:
+            names.append(route.path_param.name)
+        for name in names:
+            for value in HOSTILE:
+                yield route, name, value
+
+
+@pytest.mark.parametrize(("route", "name", "value"), list(_hostile_requests()),
+                         ids=lambda v: v.name if hasattr(v, "name") else str(v)[:12])
+def test_hostile_values_are_plain_values_on_every_route(api, route, name, value):
+    """Quotes, braces, `} ; DROP ALL`, IRIs and long strings never change a query: 400 or 404, or (search)
+    an ordinary answer, and the graph is the same afterwards."""
+    build = api.get("/readyz").json()
+    params = {p.name: str(p.example) for p in route.params if p.required}
+    params[name] = value
+    path = "/api/v1" + route.path
+    if route.path_param:
+        path = path.replace("<ident>", urllib.parse.quote(value if name == "ident" else str(route.path_param.example),
+                                                          safe=""))
+        params.pop("ident", None)
+    answer = api.get(path, params=params)
+    assert answer.status in (200, 400, 404), answer.text[:300]
+    body = answer.json()
+    if answer.status == 200:
+        assert route.name == "search" and body["ok"] is True
+    else:
+        assert body["ok"] is False and body["errors"]
+    assert api.get("/readyz").json() == build
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_values_in_the_scenario_body(api, value):
+    body = json.dumps({"restrictions": [{"country": value, "elements": [value], "stages": ["separation"]}]})
+    answer = api.request("POST", "/api/v1/scenario", body=body.encode(), headers={"Content-Type": "application/json"})
+    assert answer.status in (400, 404) and answer.json()["ok"] is False
+
+
+def test_list_answers_come_as_csv_by_suffix_and_by_accept(api):
+    by_suffix = api.get("/api/v1/dependents.csv", params={"element": "Dy"})
+    by_accept = api.get("/api/v1/dependents", params={"element": "Dy"}, headers={"Accept": "text/csv"})
+    for answer in (by_suffix, by_accept):
+        assert answer.status == 200 and answer.header("Content-Type").startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(answer.text)))
+        assert any(r["subsystem"] == "joint-actuation" for r in rows)
+
+
+def test_the_openapi_document_validates_and_every_route_in_it_answers(api):
+    document = api.get("/api/v1/openapi.json").json()
+    validate_openapi(document)
+    calls = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            url = path
+            query = {}
+            for p in operation["parameters"]:
+                if p["in"] == "path":
+                    url = url.replace("{" + p["name"] + "}", str(p["example"]))
+                elif p["required"] or "example" in p:
+                    example = p["example"]
+                    query[p["name"]] = str(example).lower() if isinstance(example, bool) else str(example)
+            body = None
+            headers = {}
+            if "requestBody" in operation:
+                body = json.dumps(operation["requestBody"]["content"]["application/json"]["example"]).encode()
+                headers["Content-Type"] = "application/json"
+            answer = api.request(method.upper(), url, params=query or None, body=body, headers=headers)
+            assert answer.status == 200, (method, url, answer.text[:300])
+            result = answer.json()
+            assert set(document["components"]["schemas"]["Answer"]["required"]) <= set(result)
+            calls += 1
+    assert calls == len(ROUTES)
+    assert api.get("/api/v1/docs").status == 200
+
+
+def test_the_cli_gives_the_same_answers(runner, curated_home):
+    result = runner.invoke(main, ["--home", str(curated_home), "exposure", "tesla-optimus", "--units", "5000",
+                                  "--on", "2025-06-01", "--json"])
+    assert result.exit_code == 0, result.output
+    seed = next(m for m in json.loads(result.output)["data"]["magnet"] if m["source"] == "seed-article")
+    assert seed["fleetMassKg"]["max"] == pytest.approx(17_000)
+    table = runner.invoke(main, ["--home", str(curated_home), "dependents", "Dy"])
+    assert table.exit_code == 0 and "joint-actuation" in table.output
+    found = runner.invoke(main, ["--home", str(curated_home), "search", "釹", "--json"])
+    assert json.loads(found.output)["data"][0]["id"] == "Nd"
+    cut = runner.invoke(main, ["--home", str(curated_home), "scenario", "--restrict", "CN:Dy,Tb:separation",
+                               "--on", "2025-06-01"])
+    assert cut.exit_code == 0 and "joint-actuation" in cut.output and "partial" in cut.output
+    sub = runner.invoke(main, ["--home", str(curated_home), "substitutes", "Dy", "--function", "magnet"])
+    assert sub.exit_code == 0 and "ferrite-for-ndfeb" in sub.output
+    missing = runner.invoke(main, ["--home", str(curated_home), "trace", "joint-actuaton"])
+    assert missing.exit_code == 1 and "joint-actuation" in missing.output  # the closest match is named
