@@ -30,7 +30,7 @@ from .csvw import MappedTables, map_tables
 from .errors import LoadError, Place
 from .inference import materialise
 from .namespaces import PROV, Namespaces
-from .rdf_files import read_triples
+from .rdf_files import from_oxigraph, read_triples
 from .store import StoreHome
 from .validation import ValidationReport, validate
 
@@ -109,8 +109,9 @@ class BuildResult:
 
 
 def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[Path] = (),
-             *, progress: bool = False) -> Assembled:
-    """Map the tables and partner files, add the ontology and the inferred graph."""
+             *, kept: Iterable[Quad] = (), progress: bool = False) -> Assembled:
+    """Map the tables and partner files, add ``kept`` quads (partner graphs carried over from the live store),
+    the ontology and the inferred graph."""
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     metadata = data_dir / METADATA_FILE
     if not metadata.exists():
@@ -126,6 +127,9 @@ def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[P
             source_id = str(graph)[len(str(ns.source_graph(""))):]
             quads.append((graph, PROV.wasDerivedFrom, ns.entity("source", source_id), graph))
     assembled = Assembled(ns=ns, quads=quads, ontology=ontology, tables=tables)
+    for s, p, o, g in kept:
+        quads.append((s, p, o, g))
+        assembled.partner_subjects.setdefault(s, Place(f"(kept from the store) {g}"))
     for path in extra_rdf:
         path = Path(path)
         graph = ns.partner_graph(path.stem)
@@ -178,14 +182,37 @@ def _build_lock(home: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def partner_quads(home: StoreHome, ns: Namespaces, *, replaced: set[str] = frozenset()) -> list[Quad]:
+    """The partner graphs of the live store (loaded with --add or written through the service), so that a
+    rebuild from the tables does not lose them; graphs in ``replaced`` are left out (a file re-added)."""
+    if home.current() is None:
+        return []
+    prefix = str(ns.partner_graph(""))
+    store = home.open()
+    return [
+        (from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object), from_oxigraph(q.graph_name))
+        for graph in store.named_graphs() if graph.value.startswith(prefix) and graph.value not in replaced
+        for q in store.quads_for_pattern(None, None, None, graph)
+    ]
+
+
 def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress: bool = False,
-          write: bool = True) -> BuildResult:
-    """Build, validate and (if ``write``) publish a new store. Raises LoadError on bad input or violations."""
+          write: bool = True, keep_partner_graphs: bool = True) -> BuildResult:
+    """Build, validate and (if ``write``) publish a new store. Raises LoadError on bad input or violations.
+
+    The partner graphs of the live store are carried over and validated again with the new tables, unless
+    ``keep_partner_graphs`` is false; a file given in ``extra_rdf`` replaces the graph of the same name.
+    """
     started = time.perf_counter()
     timings: dict[str, float] = {}
     ns = Namespaces(settings["base_iri"])
     data_dir = Path(settings["data_dir"]) if settings.get("data_dir") else None
-    assembled = assemble(ns, data_dir, list(extra_rdf), progress=progress)
+    extra_rdf = [Path(p) for p in extra_rdf]
+    kept: list[Quad] = []
+    if keep_partner_graphs:
+        replaced = {str(ns.partner_graph(p.stem)) for p in extra_rdf}
+        kept = partner_quads(StoreHome(settings["home"]), ns, replaced=replaced)
+    assembled = assemble(ns, data_dir, extra_rdf, kept=kept, progress=progress)
     timings["assemble"] = time.perf_counter() - started
     mark = time.perf_counter()
     report = validate(assembled.union(), load_shapes(ns), assembled.locate)

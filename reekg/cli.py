@@ -65,15 +65,22 @@ def show_settings(ctx: click.Context, markdown: bool) -> None:
 @main.command()
 @click.option("--add", "extra", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A partner RDF file to load with the tables (repeatable).")
+@click.option("--drop-partner-graphs", is_flag=True,
+              help="Do not carry over the partner graphs of the current store (files added earlier, service writes).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build manifest as JSON.")
 @click.pass_context
-def build(ctx: click.Context, extra: tuple[Path, ...], as_json: bool) -> None:
-    """Build the graph from the tables, validate it and make it the current store."""
+def build(ctx: click.Context, extra: tuple[Path, ...], drop_partner_graphs: bool, as_json: bool) -> None:
+    """Build the graph from the tables, validate it and make it the current store.
+
+    Partner graphs of the current store (earlier --add files, writes through the service) are carried
+    over and validated again, unless --drop-partner-graphs; an --add file replaces its graph of the same name.
+    """
     from reekg.loaders.build import build as run_build
 
     settings = _settings(ctx)
     try:
-        result = run_build(settings, extra_rdf=extra, progress=sys.stderr.isatty())
+        result = run_build(settings, extra_rdf=extra, progress=sys.stderr.isatty(),
+                           keep_partner_graphs=not drop_partner_graphs)
     except LoadError as exc:
         _fail(exc)
     if as_json:

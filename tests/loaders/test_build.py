@@ -122,3 +122,23 @@ def test_partner_files_in_every_format_load(runner, tmp_path, suffix):
     result = runner.invoke(main, ["--home", str(home), "query", "--format", "csv",
                                   "SELECT ?g WHERE { GRAPH ?g { element:Nd rdfs:comment 'partner' } }"])
     assert "graph/partner/partner" in result.output
+
+
+def test_a_rebuild_keeps_partner_graphs_unless_told_to_drop_them(runner, tmp_path):
+    partner = tmp_path / "partner.ttl"
+    partner.write_text('<https://w3id.org/reekg/id/element/Nd> <http://www.w3.org/2000/01/rdf-schema#comment> '
+                       '"from a partner" .\n')
+    home = str(tmp_path / "home")
+    ask = ["--home", home, "query", "--format", "csv",
+           "SELECT ?c WHERE { GRAPH ?g { element:Nd rdfs:comment ?c } FILTER(STRENDS(STR(?g), '/partner')) }"]
+    assert runner.invoke(main, ["--home", home, "build", "--add", str(partner)]).exit_code == 0
+    assert runner.invoke(main, ["--home", home, "build"]).exit_code == 0          # no --add this time
+    assert "from a partner" in runner.invoke(main, ask).output
+    partner.write_text('<https://w3id.org/reekg/id/element/Nd> <http://www.w3.org/2000/01/rdf-schema#comment> '
+                       '"second version" .\n')
+    assert runner.invoke(main, ["--home", home, "build", "--add", str(partner)]).exit_code == 0
+    output = runner.invoke(main, ask).output
+    assert "second version" in output and "from a partner" not in output        # re-added file replaces
+    assert runner.invoke(main, ["--home", home, "build", "--drop-partner-graphs"]).exit_code == 0
+    assert "second version" not in runner.invoke(main, ask).output
+
