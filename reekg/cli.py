@@ -201,9 +201,10 @@ def query(ctx: click.Context, sparql: str, fmt: str) -> None:
         click.echo(json.dumps({"head": {}, "boolean": bool(result)}) if fmt == "json" else str(bool(result)).lower())
         return
     if isinstance(result, ox.QueryTriples):
-        graph_format = ox.RdfFormat.N_TRIPLES if fmt == "nt" else ox.RdfFormat.TURTLE
-        kwargs = {"prefixes": ns.prefixes()} if graph_format == ox.RdfFormat.TURTLE else {}
-        sys.stdout.buffer.write(result.serialize(format=graph_format, **kwargs) or b"")
+        if fmt == "nt":
+            sys.stdout.buffer.write(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b"")
+        else:
+            sys.stdout.buffer.write(ox.serialize(result, format=ox.RdfFormat.TURTLE, prefixes=ns.prefixes()) or b"")
         return
     formats = {"json": ox.QueryResultsFormat.JSON, "csv": ox.QueryResultsFormat.CSV,
                "tsv": ox.QueryResultsFormat.TSV, "xml": ox.QueryResultsFormat.XML}

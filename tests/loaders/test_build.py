@@ -142,3 +142,11 @@ def test_a_rebuild_keeps_partner_graphs_unless_told_to_drop_them(runner, tmp_pat
     assert runner.invoke(main, ["--home", home, "build", "--drop-partner-graphs"]).exit_code == 0
     assert "second version" not in runner.invoke(main, ask).output
 
+
+
+@pytest.mark.parametrize(("fmt", "fragment"), [("ttl", "element:Nd"), ("nt", "<https://w3id.org/reekg/id/element/Nd>")])
+def test_query_prints_construct_results_as_rdf(runner, curated_home, fmt, fragment):
+    result = runner.invoke(main, ["--home", str(curated_home), "query", "--format", fmt,
+                                  "CONSTRUCT { ?e rdfs:label ?l } WHERE { ?e reekg:symbol 'Nd' ; rdfs:label ?l }"])
+    assert result.exit_code == 0, result.output
+    assert fragment in result.output and "釹" in result.output
