@@ -59,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     from .api import bp as api_bp
     from .ld import bp as ld_bp
     from .ops import bp as ops_bp
+    from .pages import bp as pages_bp
     from .sparql import bp as sparql_bp
     from .writes import bp as writes_bp
 
@@ -66,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.register_blueprint(ops_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(ld_bp)
+    app.register_blueprint(pages_bp)
     app.register_blueprint(writes_bp)
     errors.register(app)
     _observe(app, metrics)
