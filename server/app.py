@@ -61,14 +61,16 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     from .ops import bp as ops_bp
     from .pages import bp as pages_bp
     from .sparql import bp as sparql_bp
+    from .ui import bp as ui_bp
     from .writes import bp as writes_bp
 
     app.register_blueprint(sparql_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(ui_bp)
+    app.register_blueprint(writes_bp)
     app.register_blueprint(ld_bp)
     app.register_blueprint(pages_bp)
-    app.register_blueprint(writes_bp)
     errors.register(app)
     _observe(app, metrics)
     _cors(app, settings["cors_origins"].split())

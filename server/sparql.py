@@ -15,7 +15,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
-from . import conneg, lexer
+from . import conneg, lexer, ui
 from .errors import (
     BadRequest,
     PayloadTooLarge,
@@ -127,6 +127,8 @@ def _query() -> Response:
     if text is None:
         if request.method == "POST":
             raise BadRequest("no query: send a `query` parameter or an application/sparql-query body")
+        if ui.prefers_html(request.headers.get("Accept"), params):
+            return ui.query_page()  # a browser: the query page (issue 3, item 6)
         return service_description(params)
     timeout = _timeout(params, settings["query_timeout"])
     allow = tuple(settings["outbound_allow"].split())

@@ -1,0 +1,139 @@
+"""The query page for browsers: YASGUI on this server's ``/sparql``, with the saved queries as tabs.
+
+``GET /query`` always answers the page; ``GET /sparql`` without a query answers it too when the browser
+asks for HTML (see :func:`prefers_html`), otherwise the service description. The page works without a
+network (YASGUI is vendored under ``static/vendor/yasgui`` by ``scripts/refresh-yasgui``) and without
+JavaScript (a plain form that GETs ``/sparql``).
+
+Static files are served under ``/assets/<fingerprint>/<path>``, where the fingerprint is a digest of the
+file's bytes: such a URL never changes meaning, so it is cached for a year as ``immutable``; a stale
+fingerprint is a 404, and the page itself is never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from reekg.queries import library
+
+from .conneg import parse_accept
+
+bp = Blueprint("ui", __name__, template_folder="templates")
+
+YASGUI = "vendor/yasgui/"
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
+          ".txt": "text/plain; charset=utf-8"}
+ONE_YEAR = 365 * 24 * 3600
+# YASGUI needs inline styles (CodeMirror and the results table set them); everything else stays on this
+# origin, so the page can neither load nor send anything elsewhere (no CDN, no LOV or prefix.cc look-ups).
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
+                           "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+# Result formats offered by the no-JavaScript form: `format` keywords that conneg understands. The same
+# keyword names a results format for SELECT/ASK and a graph format for CONSTRUCT/DESCRIBE where one exists.
+FORM_FORMATS = (
+    ("json", "JSON (SPARQL results JSON, or JSON-LD for graphs)"),
+    ("xml", "XML (SPARQL results XML, or RDF/XML for graphs)"),
+    ("csv", "CSV (SELECT only)"),
+    ("tsv", "TSV (SELECT only)"),
+    ("turtle", "Turtle (CONSTRUCT and DESCRIBE only)"),
+)
+
+
+def prefers_html(accept: str | None, params: MultiDict) -> bool:
+    """True when a GET without a query comes from a browser: the Accept header names HTML by type (not by a
+    wildcard) at least as highly as anything else it names, and no ``format``/``output`` parameter asks
+    for a serialisation. A SPARQL client (Turtle, ``*/*``, nothing) gets the service description."""
+    if not accept or "format" in params or "output" in params:
+        return False
+    ranges = parse_accept(accept)
+    html = max((r.q for r in ranges if f"{r.type}/{r.subtype}" in HTML_TYPES), default=0.0)
+    others = max((r.q for r in ranges if f"{r.type}/{r.subtype}" not in HTML_TYPES and r.type != "*"),
+                 default=0.0)
+    return html > 0 and html >= others
+
+
+@cache
+def _static_root() -> Any:
+    return resources.files("reekg.server") / "static"
+
+
+@cache
+def _read(filename: str) -> bytes:
+    """A static file's bytes, read once per process (the files are small and never change while serving)."""
+    return _static_root().joinpath(*filename.split("/")).read_bytes()
+
+
+@cache
+def fingerprint(filename: str) -> str:
+    """The first 16 hex digits of the SHA-256 of a static file."""
+    return hashlib.sha256(_read(filename)).hexdigest()[:16]
+
+
+def asset_url(filename: str) -> str:
+    return url_for("ui.asset", digest=fingerprint(filename), filename=filename)
+
+
+@cache
+def _yasgui_version() -> str:
+    for line in _read(YASGUI + "VERSION").decode("utf-8").splitlines():
+        if line.startswith("version:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def _examples() -> list[dict[str, Any]]:
+    """The saved queries as YASGUI tabs: title, query text as written (parameters and header comments)."""
+    return [{"name": q.name, "title": q.title, "query": q.text,
+             "parameters": [{"name": p.name, "kind": p.kind, "default": p.default, "optional": p.optional,
+                             "help": p.help} for p in q.parameters]}
+            for q in library().values()]
+
+
+def query_page() -> Response:
+    """The HTML page (also answered by ``/sparql`` for browsers; see :mod:`reekg.server.sparql`)."""
+    ns = current_app.extensions["reekg.namespaces"]
+    html = render_template(
+        "ui/query.html",
+        endpoint=url_for("sparql.query"),
+        examples=_examples(),
+        prefixes=sorted(ns.prefixes().items()),
+        formats=FORM_FORMATS,
+        yasgui_version=_yasgui_version(),
+        asset_url=asset_url,
+    )
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.vary.add("Accept")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@bp.get("/query")
+def page() -> Response:
+    return query_page()
+
+
+@bp.get("/assets/<digest>/<path:filename>")
+def asset(digest: str, filename: str) -> Response:
+    parts = filename.split("/")
+    if ".." in parts or not _static_root().joinpath(*parts).is_file() or digest != fingerprint(filename):
+        abort(404)
+    name = filename.rsplit("/", 1)[-1]
+    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ".txt"  # LICENSE, VERSION
+    content_type = _TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = Response(_read(filename), content_type=content_type)
+    response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.set_etag(digest)
+    return response.make_conditional(request)
