@@ -54,6 +54,8 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("outbound_allow", str, "",
             "Space-separated IRIs or IRI prefixes that SERVICE and FROM may name; empty = no outbound access."),
     Setting("update_token", str, "", "Bearer token that enables writes; empty = the service is read-only."),
+    Setting("answer_cache_mb", int, 64,
+            "Memory for replaying read answers of the same build without re-running them; 0 turns it off."),
     # The analyst answers (reekg.answers, issue 4).
     Setting("concentration_threshold", float, 0.5,
             "Share of a stage's world output above which one country is flagged as a concentration risk."),

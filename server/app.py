@@ -73,6 +73,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.register_blueprint(pages_bp)
     errors.register(app)
     _observe(app, metrics)
+    if settings["answer_cache_mb"] > 0:
+        from .cache import AnswerCache
+
+        app.wsgi_app = AnswerCache(app.wsgi_app, lambda: backend.snapshot().build_id,  # type: ignore[method-assign]
+                                   max_bytes=settings["answer_cache_mb"] << 20, observe=_observe_replay(metrics))
     _cors(app, settings["cors_origins"].split())
     return app
 
@@ -99,6 +104,24 @@ def _observe(app: Flask, metrics: Metrics) -> None:
                 "bytes": response.content_length, "remote": request.remote_addr,
             }))
         return response
+
+
+def _observe_replay(metrics: Metrics):
+    """Metrics and the access log for an answer the cache replayed without entering Flask."""
+
+    def observe(environ: dict[str, Any], status: int, seconds: float, request_id: str) -> None:
+        path = environ.get("PATH_INFO", "")
+        route = "/sparql" if path == "/sparql" else "/" + "/".join(path.split("/")[1:3])  # bounded labels
+        metrics.count_cache_hit()
+        metrics.observe_request(route, "GET", status, seconds)
+        if access_log.isEnabledFor(logging.INFO):
+            access_log.info(json.dumps({
+                "ts": round(time.time(), 3), "request_id": request_id, "method": "GET", "path": path,
+                "status": status, "duration_ms": round(seconds * 1000, 2), "cache": "hit",
+                "remote": environ.get("REMOTE_ADDR"),
+            }))
+
+    return observe
 
 
 def _cors(app: Flask, origins: list[str]) -> None:

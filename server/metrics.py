@@ -32,6 +32,7 @@ class Metrics:
         self.rejections: dict[str, int] = defaultdict(int)
         self.timeouts = 0
         self.truncated = 0
+        self.cache_hits = 0
         self._hist: dict[str, list[int]] = {}
         self._hist_sum: dict[str, float] = defaultdict(float)
         self._hist_count: dict[str, int] = defaultdict(int)
@@ -50,6 +51,10 @@ class Metrics:
             self.rejections[reason] += 1
             if reason == "timeout":
                 self.timeouts += 1
+
+    def count_cache_hit(self) -> None:
+        with self._lock:
+            self.cache_hits += 1
 
     def count_truncated(self) -> None:
         with self._lock:
@@ -82,6 +87,8 @@ class Metrics:
                     for r, n in sorted(self.rejections.items())]
             out += ["# HELP reekg_query_truncated_total Answers cut at the row cap.",
                     "# TYPE reekg_query_truncated_total counter", f"reekg_query_truncated_total {self.truncated}"]
+            out += ["# HELP reekg_answer_cache_hits_total Answers replayed from the per-build answer cache.",
+                    "# TYPE reekg_answer_cache_hits_total counter", f"reekg_answer_cache_hits_total {self.cache_hits}"]
         for name, read in sorted(self.gauges.items()):
             out += [f"# TYPE {name} gauge", f"{name} {read()}"]
         return "\n".join(out) + "\n"
