@@ -106,6 +106,9 @@ class Answers:
         self.today = today
         self._catalog: _Catalog | None = None
         self._lock = threading.Lock()
+        # IRI prefixes, computed once: answers test thousands of cells against them
+        self._id_prefix = str(self.ns.id)
+        self._source_graph_prefix = str(self.ns.source_graph(""))
 
     # --- running queries ---------------------------------------------------------------------------
 
@@ -172,21 +175,18 @@ class Answers:
                 "sparql": {q.name: q.text for q in queries}}
 
     def cite(self, rows: Iterable[Row]) -> list[Row]:
-        """The sources a set of rows names (source IRIs or source named graphs in any column)."""
+        """The sources a set of rows names (source IRIs or source named graphs in any column), and the
+        sources of every resource they name."""
         catalog = self.catalog()
-        graph_prefix = str(self.ns.source_graph(""))
+        cells = {cell for row in rows for cell in row.values() if isinstance(cell, str)}
         found: dict[str, Row] = {}
-        for row in rows:
-            for cell in row.values():
-                if not isinstance(cell, str):
-                    continue
-                for token in cell.split():
-                    iri = token
-                    if token.startswith(graph_prefix):
-                        iri = str(self.ns.entity("source", token[len(graph_prefix):]))
-                    for source in [iri, *catalog.derived_from.get(iri, ())]:
-                        if source in catalog.sources and source not in found:
-                            found[source] = catalog.sources[source]
+        for token in {t for cell in cells for t in cell.split()}:
+            iri = token
+            if token.startswith(self._source_graph_prefix):
+                iri = str(self.ns.entity("source", token[len(self._source_graph_prefix):]))
+            for source in [iri, *catalog.derived_from.get(iri, ())]:
+                if source in catalog.sources and source not in found:
+                    found[source] = catalog.sources[source]
         return [self._source(found[k]) for k in sorted(found)]
 
     def _source(self, row: Row) -> Row:
@@ -196,7 +196,7 @@ class Answers:
 
     def local_id(self, iri: Any) -> Any:
         """``…/id/element/Nd`` → ``Nd``; other values unchanged."""
-        if isinstance(iri, str) and iri.startswith(str(self.ns.id)):
+        if isinstance(iri, str) and iri.startswith(self._id_prefix):
             return iri.rsplit("/", 1)[-1]
         return iri
 
@@ -243,9 +243,8 @@ class Answers:
                                 {p["country"] for p in paths if p["country"]}), shares=summary)
 
     def _graph_source(self, graph: str | None) -> str | None:
-        prefix = str(self.ns.source_graph(""))
-        if graph and graph.startswith(prefix):
-            return graph[len(prefix):]
+        if graph and graph.startswith(self._source_graph_prefix):
+            return graph[len(self._source_graph_prefix):]
         return graph
 
     def _stage_shares(self) -> tuple[dict[str, list[Row]], Query, list[Row]]:
