@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from rdflib import Graph
+from rdflib import BNode, Graph
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
 from rdflib.term import Node
@@ -31,6 +31,8 @@ from .errors import LoadError, Place
 from .inference import materialise
 from .namespaces import PROV, Namespaces
 from .rdf_files import from_oxigraph, read_triples
+from .remote import RemoteError, RemoteStore, publish
+from .remote import partner_quads as remote_partner_quads
 from .store import StoreHome
 from .validation import ValidationReport, validate
 
@@ -133,7 +135,10 @@ def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[P
     for path in extra_rdf:
         path = Path(path)
         graph = ns.partner_graph(path.stem)
-        for s, p, o in to_canonical_graph(read_triples(path)):
+        triples = read_triples(path)
+        if any(isinstance(t, BNode) for triple in triples for t in triple):  # canonical names: a stable hash
+            triples = to_canonical_graph(triples)  # (slow and memory-hungry: skipped when there are none)
+        for s, p, o in triples:
             quads.append((s, p, o, graph))
             assembled.partner_subjects.setdefault(s, Place(str(path)))
     asserted = {(s, p, o) for s, p, o, g in quads if g != ns.ontology_graph}
@@ -196,26 +201,67 @@ def partner_quads(home: StoreHome, ns: Namespaces, *, replaced: set[str] = froze
     ]
 
 
+def _remote(settings: dict[str, Any]) -> RemoteStore | None:
+    """The remote SPARQL store to publish to when the ``store`` setting is ``sparql`` (issue 6), else None."""
+    if settings.get("store", "embedded") != "sparql":
+        return None
+    return RemoteStore.from_settings(settings)
+
+
+def _remote_call(action, what: str):
+    """A remote-store step; its failure is a LoadError that carries the engine's message."""
+    try:
+        return action()
+    except RemoteError as exc:
+        raise LoadError([], f"{what} failed: {exc.message} (the graphs the remote store serves are unchanged)"
+                        ) from None
+
+
 def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress: bool = False,
-          write: bool = True, keep_partner_graphs: bool = True) -> BuildResult:
+          write: bool = True, keep_partner_graphs: bool = True, on_batch=None,
+          validation: str = "full") -> BuildResult:
     """Build, validate and (if ``write``) publish a new store. Raises LoadError on bad input or violations.
+
+    With ``store = sparql`` the build is published to the remote SPARQL store instead (staged, then switched
+    in; see :mod:`reekg.loaders.remote`); ``on_batch`` is its progress hook.
 
     The partner graphs of the live store are carried over and validated again with the new tables, unless
     ``keep_partner_graphs`` is false; a file given in ``extra_rdf`` replaces the graph of the same name.
+    ``validation``: ``full`` (every node), ``incremental`` (the focus nodes of the ``extra_rdf`` files, see
+    :mod:`.incremental`; the tables and kept graphs are taken as valid) or ``none`` (a bulk load validated
+    apart; the manifest says which).
     """
+    if validation not in ("full", "incremental", "none"):
+        raise ValueError(f"validation must be full, incremental or none, not {validation!r}")
     started = time.perf_counter()
     timings: dict[str, float] = {}
     ns = Namespaces(settings["base_iri"])
     data_dir = Path(settings["data_dir"]) if settings.get("data_dir") else None
     extra_rdf = [Path(p) for p in extra_rdf]
     kept: list[Quad] = []
+    remote = _remote(settings)
     if keep_partner_graphs:
         replaced = {str(ns.partner_graph(p.stem)) for p in extra_rdf}
-        kept = partner_quads(StoreHome(settings["home"]), ns, replaced=replaced)
+        if remote is None:
+            kept = partner_quads(StoreHome(settings["home"]), ns, replaced=replaced)
+        else:
+            kept = _remote_call(lambda: remote_partner_quads(remote, ns.base, str(ns.partner_graph("")),
+                                                             replaced=replaced), "reading the partner graphs")
     assembled = assemble(ns, data_dir, extra_rdf, kept=kept, progress=progress)
     timings["assemble"] = time.perf_counter() - started
     mark = time.perf_counter()
-    report = validate(assembled.union(), load_shapes(ns), assembled.locate)
+    if validation == "full":
+        report = validate(assembled.union(), load_shapes(ns), assembled.locate)
+    elif validation == "incremental":
+        from .incremental import GraphIndex, validate_focus
+
+        union = assembled.union()
+        partner_graphs = {ns.partner_graph(p.stem) for p in extra_rdf}
+        changes = [(s, p, o) for s, p, o, g in assembled.quads if g in partner_graphs]
+        report = validate_focus(GraphIndex(union), load_shapes(ns), assembled.locate, ns, changes=changes,
+                                full_graph=lambda: union).report
+    else:
+        report = ValidationReport(conforms=True)
     timings["validate"] = time.perf_counter() - mark
     if not report.conforms:
         raise LoadError(report.violations, report.summary())
@@ -228,11 +274,17 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
         "content_sha256": digest,
         "base_iri": ns.base,
         "reekg_version": __version__,
-        "shacl": {"conforms": True, "violations": 0, "warnings": len(report.warnings)},
+        "shacl": {"conforms": True, "violations": 0, "warnings": len(report.warnings), "validation": validation},
         **statistics(assembled),
     }
     store_path = None
-    if write:
+    if write and remote is not None:
+        mark = time.perf_counter()
+        with _build_lock(Path(settings["home"]).expanduser()):
+            _remote_call(lambda: publish(remote, ns.base, build_id, assembled.quads, {**manifest, "timings_s": timings},
+                                         on_batch=on_batch), "publishing the build")
+        timings["write"] = time.perf_counter() - mark
+    elif write:
         home = StoreHome(settings["home"])
         mark = time.perf_counter()
         with _build_lock(home.home):

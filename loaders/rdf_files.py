@@ -14,6 +14,8 @@ from rdflib.term import Node
 
 from .errors import LoadError, Place, Problem
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
 FORMATS = {
     ".ttl": ox.RdfFormat.TURTLE,
     ".trig": ox.RdfFormat.TRIG,
@@ -36,6 +38,8 @@ def from_oxigraph(term) -> Node:
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:  # RDF 1.1: "x" and "x"^^xsd:string are one literal; rdflib
+            return Literal(term.value)            # keeps them apart, and the loaders mint the plain form
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     raise TypeError(f"unsupported term {term!r}")
 

@@ -83,6 +83,12 @@ def validate(data: Graph, shapes: Graph, locate: Locator) -> ValidationReport:
         data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True,
         abort_on_first=False,
     )
+    return report_from_results(bool(conforms), results, data, shapes, locate)
+
+
+def report_from_results(conforms: bool, results: Graph, data: Graph, shapes: Graph,
+                        locate: Locator) -> ValidationReport:
+    """A pySHACL results graph in plain words, each result placed where its focus node came from."""
     problems = []
     for result in results.subjects(SH.resultSeverity, None):
         focus = results.value(result, SH.focusNode)

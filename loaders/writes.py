@@ -8,7 +8,8 @@ Every write is one transaction, run by the loaders (the only writer) under the b
    comes from files), a source graph's own provenance triples, a source graph that does not exist, or any
    graph outside ``…/graph/source/`` and ``…/graph/partner/``;
 4. recompute the inferred graph from the new asserted triples (:func:`~.inference.materialise`);
-5. validate asserted + inferred + ontology with the project's SHACL shapes;
+5. validate asserted + inferred + ontology with the project's SHACL shapes: only the focus nodes the write
+   touches (:mod:`.incremental`), or every node with the setting ``write_validation = full``;
 6. only if it conforms, publish a new store with :meth:`StoreHome.write` (a new build id; the manifest
    names the write and its parent build). Otherwise :class:`WriteInvalid` carries the report and nothing
    changes.
@@ -348,7 +349,11 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             union.add(triple)
         for triple in ontology:
             union.add(triple)
-        report = validate(union, shapes if shapes is not None else load_shapes(ns), _locator(quads))
+        shapes = shapes if shapes is not None else load_shapes(ns)
+        if write_validation(settings) == "full":
+            report = validate(union, shapes, _locator(quads))
+        else:
+            report = _validate_focus(before, quads, union, shapes, ns)
         timings["validate"] = time.perf_counter() - mark
         results = _result_entries(report)
         result.report = report
@@ -382,6 +387,28 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
         timings["total"] = time.perf_counter() - started
         result.build_id, result.published, result.timings = build_id, True, timings
         return result
+
+
+def write_validation(settings: dict[str, Any]) -> str:
+    """``incremental`` (the default: only the focus nodes a write touches, see :mod:`.incremental`) or ``full``
+    (every node), from the ``write_validation`` setting."""
+    mode = settings.get("write_validation") or "incremental"
+    if mode not in ("incremental", "full"):
+        raise ValueError(f"write validation must be 'incremental' or 'full', not {mode!r}")
+    return mode
+
+
+def _validate_focus(before: set[ox.Quad], after: list[ox.Quad], union: Graph, shapes: Graph,
+                    ns: Namespaces) -> ValidationReport:
+    """Validate the focus nodes of the triples (asserted or inferred) that differ between the two graphs."""
+    from .incremental import StoreIndex, validate_focus
+
+    changed = {q.triple for q in before} ^ {q.triple for q in after}
+    changes = [(_to_rdflib(t.subject), _to_rdflib(t.predicate), _to_rdflib(t.object)) for t in changed]
+    store = ox.Store()
+    store.bulk_extend(after)
+    return validate_focus(StoreIndex(store), shapes, _locator(after), ns, changes=changes,
+                          full_graph=lambda: union).report
 
 
 def _quads_as_rdflib(quads: Iterable[ox.Quad]):

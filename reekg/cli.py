@@ -56,7 +56,7 @@ def show_settings(ctx: click.Context, markdown: bool) -> None:
                        else f"`{s.default}`" if s.default != "" else "empty")
             click.echo(f"| `{s.name}` | `{s.env}` | {default} | {s.help} |")
         return
-    secret = {"update_token"}  # shown as set or not, never printed
+    secret = {"update_token", "remote_password"}  # shown as set or not, never printed
     rows = [[s.name, ("(set)" if values[s.name] else "") if s.name in secret else values[s.name], s.env]
             for s in settings_registry.REGISTRY]
     _table(["setting", "value", "environment"], rows)
@@ -67,9 +67,13 @@ def show_settings(ctx: click.Context, markdown: bool) -> None:
               help="A partner RDF file to load with the tables (repeatable).")
 @click.option("--drop-partner-graphs", is_flag=True,
               help="Do not carry over the partner graphs of the current store (files added earlier, service writes).")
+@click.option("--validate", "validation", type=click.Choice(["full", "incremental", "none"]), default="full",
+              show_default=True, help="SHACL: every node, only the nodes the --add files touch, or none (a bulk "
+                                      "load validated apart with `reekg validate`).")
 @click.option("--json", "as_json", is_flag=True, help="Print the build manifest as JSON.")
 @click.pass_context
-def build(ctx: click.Context, extra: tuple[Path, ...], drop_partner_graphs: bool, as_json: bool) -> None:
+def build(ctx: click.Context, extra: tuple[Path, ...], drop_partner_graphs: bool, validation: str,
+          as_json: bool) -> None:
     """Build the graph from the tables, validate it and make it the current store.
 
     Partner graphs of the current store (earlier --add files, writes through the service) are carried
@@ -80,7 +84,7 @@ def build(ctx: click.Context, extra: tuple[Path, ...], drop_partner_graphs: bool
     settings = _settings(ctx)
     try:
         result = run_build(settings, extra_rdf=extra, progress=sys.stderr.isatty(),
-                           keep_partner_graphs=not drop_partner_graphs)
+                           keep_partner_graphs=not drop_partner_graphs, validation=validation)
     except LoadError as exc:
         _fail(exc)
     if as_json:
@@ -88,7 +92,7 @@ def build(ctx: click.Context, extra: tuple[Path, ...], drop_partner_graphs: bool
         return
     m = result.manifest
     click.echo(f"built {m['build_id']} in {m['timings_s']['total']:.2f} s")
-    click.echo(f"store: {result.store_path}")
+    click.echo(f"store: {result.store_path or 'remote SPARQL store at ' + settings['remote_query_url']}")
     click.echo(result.report.summary())
     for problem in result.report.warnings:
         click.echo(f"  warning: {problem}")
@@ -465,6 +469,22 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool, summary: bool) -
         kind = "quads" if result.quads else "triples"
         click.echo(f"{result.old} → {result.new}: {len(result.added)} {kind} added, {len(result.removed)} removed")
     sys.exit(1 if result.added or result.removed else 0)
+
+
+@main.command()
+@click.option("--scale", type=click.FloatRange(1), required=True, help="About how many triples (1e5 works).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The file to write: .nq (N-Quads) or .nt (N-Triples).")
+@click.option("--seed", type=int, default=0, show_default=True, help="The same seed gives the same file.")
+def synth(scale: float, output: Path, seed: int) -> None:
+    """Write a synthetic supply network that conforms to the shapes (load it with `reekg build --add`)."""
+    from reekg.loaders.synth import write_synth
+
+    try:
+        count = write_synth(output, int(scale), seed=seed, progress=sys.stderr.isatty())
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--output") from None
+    click.echo(f"wrote {count} triples to {output}")
 
 
 def _register_server_commands() -> None:

@@ -54,8 +54,23 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("outbound_allow", str, "",
             "Space-separated IRIs or IRI prefixes that SERVICE and FROM may name; empty = no outbound access."),
     Setting("update_token", str, "", "Bearer token that enables writes; empty = the service is read-only."),
+    Setting("write_validation", str, "incremental",
+            "How a write is validated: 'incremental' (the focus nodes it touches) or 'full' (every node)."),
     Setting("answer_cache_mb", int, 64,
             "Memory for replaying read answers of the same build without re-running them; 0 turns it off."),
+    # The store backend (issue 6): the embedded pyoxigraph store, or a remote SPARQL 1.1 store.
+    Setting("store", str, "embedded",
+            "Where the graph lives: 'embedded' (pyoxigraph stores under home) or 'sparql' (a remote SPARQL 1.1 "
+            "store at the remote_* URLs; `reekg build` publishes to it)."),
+    Setting("remote_query_url", str, "", "Query endpoint of the remote store (store = sparql)."),
+    Setting("remote_update_url", str, "", "Update endpoint of the remote store; empty = the query endpoint."),
+    Setting("remote_store_url", str, "",
+            "Graph Store endpoint of the remote store, used to load in batches; empty = INSERT DATA on the "
+            "update endpoint (no blank nodes on Virtuoso)."),
+    Setting("remote_user", str, "", "User name for the remote store (HTTP Basic); empty = no credentials."),
+    Setting("remote_password", str, "", "Password for the remote store."),
+    Setting("remote_timeout", float, 30.0,
+            "Seconds to wait for one request to the remote store when loading (queries use query_timeout)."),
     # The analyst answers (reekg.answers, issue 4).
     Setting("concentration_threshold", float, 0.5,
             "Share of a stage's world output above which one country is flagged as a concentration risk."),
@@ -103,6 +118,12 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
         if name not in _BY_NAME:
             raise SettingsError(f"unknown setting {name!r}")
         values[name] = _coerce(_BY_NAME[name], raw, f"setting {name}")
+    if values["write_validation"] not in ("incremental", "full"):
+        raise SettingsError(f"write_validation must be 'incremental' or 'full', not {values['write_validation']!r}")
+    if values["store"] not in ("embedded", "sparql"):
+        raise SettingsError(f"store must be 'embedded' or 'sparql', not {values['store']!r}")
+    if values["store"] == "sparql" and not values["remote_query_url"]:
+        raise SettingsError("store = sparql needs remote_query_url (REEKG_REMOTE_QUERY_URL)")
     if not values["base_iri"].endswith("/"):
         raise SettingsError(f"base_iri must end with '/': {values['base_iri']!r}")
     return values

@@ -3,8 +3,8 @@
 ``create_app(config=None, *, store=None, backend=None)``: settings come from the registry in
 :mod:`reekg.settings` (defaults, then ``REEKG_*`` variables, then ``config``). Collaborators are
 parameters: by default queries run in a :class:`~reekg.server.pool.ProcessPool` over the store under the
-``home`` setting; pass ``store`` (a pyoxigraph Store) to run them in process without a time limit (tests,
-embedding), or any ``backend``.
+``home`` setting (or on a remote SPARQL store when the ``store`` setting is ``sparql``); pass ``store`` (a
+pyoxigraph Store) to run them in process without a time limit (tests, embedding), or any ``backend``.
 
 Blueprints: ``sparql`` (the protocol), ``writes`` (Update, Graph Store, /validate; off unless ``update_token``
 is set), ``ops`` (health, readiness, metrics). The query page slots in as a further blueprint.
@@ -47,6 +47,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     if backend is None:
         if store is not None:
             backend = InlineBackend(store)
+        elif settings["store"] == "sparql":
+            from .remote import RemoteBackend
+
+            backend = RemoteBackend.from_settings(settings)
         else:
             backend = ProcessPool(settings["home"], workers=settings["query_workers"],
                                   max_concurrent=settings["max_concurrent_queries"])
@@ -71,6 +75,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.register_blueprint(writes_bp)
     app.register_blueprint(ld_bp)
     app.register_blueprint(pages_bp)
+    if settings["store"] == "sparql" and store is None:
+        _remote_writes_not_supported(app)
     errors.register(app)
     _observe(app, metrics)
     if settings["answer_cache_mb"] > 0:
@@ -80,6 +86,18 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
                                    max_bytes=settings["answer_cache_mb"] << 20, observe=_observe_replay(metrics))
     _cors(app, settings["cors_origins"].split())
     return app
+
+
+def _remote_writes_not_supported(app: Flask) -> None:
+    """Validated writes go through the embedded store's publish path only (issue 6 leaves the remote one to
+    do): on a remote store they answer 501 rather than write to the wrong place. Graph Store reads still work."""
+
+    @app.before_request
+    def _refuse() -> None:
+        writing = request.blueprint == "writes" and request.method not in ("GET", "HEAD", "OPTIONS")
+        if writing:
+            raise errors.NotSupported("writes (/update, /store, /validate) are not yet supported on the remote "
+                                      "store (store = sparql): load with `reekg build` instead")
 
 
 def _observe(app: Flask, metrics: Metrics) -> None:

@@ -28,7 +28,7 @@ def serve(ctx: click.Context, dev: bool, **flags: Any) -> None:
     from reekg.loaders.store import StoreHome
 
     settings = _settings(ctx, **flags)
-    if StoreHome(settings["home"]).current() is None:
+    if settings["store"] == "embedded" and StoreHome(settings["home"]).current() is None:
         from reekg.loaders.build import build
 
         click.echo(f"no store under {settings['home']}: building it first", err=True)

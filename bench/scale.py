@@ -1,0 +1,169 @@
+"""Loading and validation at scale (issue 6, item 5): ``python -m bench.scale [--sizes 1e4,1e5,1e6]``.
+
+At each size: ``reekg synth`` writes the synthetic network; ``reekg build --add … --validate none`` loads it
+with the curated tables (mapping, OWL RL inference, store write); a worker process then times full pySHACL
+validation of the built graph and focus-node validation of a 100-triple write against the built on-disk
+store. Every step runs in its own process under ``/usr/bin/time -v`` for its peak RSS. Prints a markdown table
+with the machine, versions and date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+PYTHON = sys.executable
+REEKG = str(Path(sys.executable).with_name("reekg"))  # the console script beside this interpreter
+
+
+def _run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run a command under /usr/bin/time -v: (wall seconds, peak RSS in MiB, stdout)."""
+    started = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v", *args], capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    return wall, int(rss.group(1)) / 1024 if rss else float("nan"), proc.stdout
+
+
+def _write_100(ns):
+    """About 100 triples a partner might write: a company, a mine, a plant, a link and a new group of shares."""
+    from rdflib import Literal, URIRef
+    from rdflib.namespace import RDF, RDFS, XSD
+
+    r, e = ns.reekg, ns.entity
+    derived = URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")
+    source = e("source", "synth-000000-survey")
+    added = []
+
+    def row(node, cls, *extra_classes):
+        added.extend([(node, RDF.type, r[cls]), (node, derived, source),
+                      (node, r.confidence, e("confidence", "verified"))])
+        added.extend((node, RDF.type, r[c]) for c in extra_classes)  # what inference would add
+
+    company, mine, plant, link = (e("company", "bench-co"), e("mine", "bench-mine"), e("facility", "bench-plant"),
+                                  e("supply-link", "bench-link"))
+    row(company, "Company")
+    added.append((company, RDFS.label, Literal("Bench Co", lang="en")))
+    for site, cls, stage in ((mine, "Mine", None), (plant, "Facility", "separation")):
+        row(site, cls, "SupplySite")
+        added.extend([(site, RDFS.label, Literal(f"bench {cls}", lang="en")), (site, r.locatedIn, e("country", "AU")),
+                      (site, r.operatedBy, company), (site, r.producesElement, e("element", "Nd"))])
+        if stage:
+            added.append((site, r.atStage, e("stage", stage)))
+    row(link, "SupplyLink")
+    added.extend([(link, r.fromSite, mine), (link, r.toSite, plant), (mine, r.feeds, plant)])
+    for country in ("AU", "US", "CN", "MM", "IN", "BR"):
+        obs = e("observation", f"bench-{country.lower()}-2021")
+        row(obs, "StatisticalObservation")
+        added.extend([(obs, r.edition, source), (obs, r.refArea, e("country", country)),
+                      (obs, r.refYear, Literal("2021", datatype=XSD.gYear)),
+                      (obs, r.measuredQuantity, e("quantity", "capacity-share")),
+                      (obs, r.atStage, e("stage", "separation")),
+                      (obs, r.shareOfWorld, Literal("0.05", datatype=XSD.decimal)),
+                      (obs, r.basis, Literal("rare-earth oxide equivalent"))])
+    return added
+
+
+def worker(home: str, full: bool) -> None:
+    """Time validation of the current store in ``home``: incremental (a 100-triple write) and, if ``full``, all."""
+    import pyoxigraph as ox
+    from rdflib import Graph
+
+    from reekg.loaders.build import load_shapes
+    from reekg.loaders.errors import Place
+    from reekg.loaders.incremental import Overlay, StoreIndex, schema_triples, validate_focus
+    from reekg.loaders.namespaces import Namespaces
+    from reekg.loaders.rdf_files import from_oxigraph
+    from reekg.loaders.store import StoreHome
+    from reekg.loaders.validation import validate
+
+    ns = Namespaces()
+    shapes = load_shapes(ns)
+    store = ox.Store.read_only(str(StoreHome(home).current()))
+    locate = lambda focus, path: Place("(graph)", None, str(focus))  # noqa: E731
+    out: dict[str, float | int | bool] = {}
+    base = StoreIndex(store)
+    schema = schema_triples(base)
+    added = _write_100(ns)
+    started = time.perf_counter()
+    result = validate_focus(Overlay(base, added), shapes, locate, ns, changes=added, schema=schema)
+    out.update(incremental_s=time.perf_counter() - started, incremental_focus=len(result.focus),
+               incremental_subgraph=result.subgraph_triples, incremental_conforms=result.report.conforms,
+               write_triples=len(added))
+    if full:
+        started = time.perf_counter()
+        graph = Graph()
+        for q in store.quads_for_pattern(None, None, None, None):
+            graph.add((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object)))
+        out["full_load_s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        report = validate(graph, shapes, locate)
+        out.update(full_s=time.perf_counter() - started, full_violations=len(report.violations),
+                   triples=len(graph))
+    print(json.dumps(out))
+
+
+def _machine() -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = ", ".join(f"{p} {version(p)}" for p in ("pyshacl", "rdflib", "pyoxigraph", "reasonable"))
+    return (f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · {platform.node()} · {os.cpu_count()} cores · "
+            f"{memory:.1f} GiB · Python {platform.python_version()} · {versions}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1e4,1e5", help="Comma-separated triple counts (default 1e4,1e5).")
+    parser.add_argument("--full-max", type=float, default=2e5,
+                        help="Run full pySHACL validation only up to this size (default 2e5).")
+    parser.add_argument("--workdir", help="Keep files here (default: a temporary folder).")
+    parser.add_argument("--worker", nargs=2, metavar=("HOME", "FULL"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(args.worker[0], args.worker[1] == "1")
+        return
+    sizes = [int(float(s)) for s in args.sizes.split(",")]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="reekg-scale-") as scratch:
+        root = Path(args.workdir or scratch)
+        root.mkdir(parents=True, exist_ok=True)
+        for size in sizes:
+            synth, home = root / f"synth{size}.nq", root / f"home{size}"
+            wall_synth, rss_synth, _ = _run([REEKG, "synth", "--scale", str(size),
+                                             "--output", str(synth)])
+            triples = sum(1 for _ in synth.open(encoding="utf-8"))
+            wall_build, rss_build, out = _run([REEKG, "--home", str(home), "build",
+                                               "--drop-partner-graphs", "--add", str(synth), "--validate", "none",
+                                               "--json"])
+            manifest = json.loads(out)
+            full = size <= args.full_max
+            _, rss_val, out = _run([PYTHON, "-m", "bench.scale", "--worker", str(home), "1" if full else "0"])
+            measured = json.loads(out)
+            rows.append((size, triples, manifest, wall_synth, rss_synth, wall_build, rss_build, measured, rss_val))
+            print(f"… {size}: done", file=sys.stderr)
+    print(f"Machine: {_machine()}\n")
+    print("| target N | synth triples | quads in store | synth s (RSS MiB) | build --validate none s | build triples/s "
+          "| build RSS MiB | assemble s | write s | full SHACL s | incremental (100-triple write) s "
+          "| focus nodes / subgraph triples | validation RSS MiB |")
+    print("| --- " * 13 + "|")
+    for size, triples, m, ws, rs, wb, rb, v, rv in rows:
+        t = m["timings_s"]
+        full = f"{v['full_s']:.1f} ({v['full_violations']} violations)" if "full_s" in v else "not run"
+        print(f"| {size:.0e} | {triples} | {m['quads']} | {ws:.1f} ({rs:.0f}) | {wb:.1f} | {m['quads'] / wb:,.0f} "
+              f"| {rb:.0f} | {t['assemble']:.1f} | {t.get('write', 0):.1f} | {full} | {v['incremental_s']:.2f} "
+              f"| {v['incremental_focus']} / {v['incremental_subgraph']} | {rv:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

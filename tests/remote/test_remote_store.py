@@ -1,0 +1,333 @@
+"""The remote SPARQL store (issue 6): the same analyst API and protocol answers on `oxigraph serve` and
+Virtuoso as on the embedded store; safe parameter binding; a load that dies midway changes nothing; an engine
+that is down is a clear 503 (HTTP) or a non-zero exit with the engine's message (CLI).
+
+Engine deviations the adapter handles, each named by a test here:
+* Virtuoso's default graph without FROM is every graph it holds, its system graphs included →
+  ``test_virtuoso_system_graphs_stay_out_of_the_union_default_graph``.
+* Virtuoso writes blank nodes in SPARQL JSON as ``nodeID://…`` (not a valid label) →
+  ``test_virtuoso_blank_node_ids_are_read``.
+* Virtuoso cuts results at 10,000 rows by default (ResultSetMaxRows) → the engine ini raises it, and
+  ``test_no_silent_cut_at_ten_thousand_rows`` proves nothing is cut below our own cap.
+* Virtuoso refuses blank nodes in INSERT DATA → loads go through the Graph Store endpoint
+  (``test_blank_nodes_survive_the_load``).
+* Staging graphs would be visible through ``oxigraph serve --union-default-graph`` during a load → readers name
+  the meta graph's graphs as their dataset (``test_staging_graphs_are_never_visible``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from conftest import remote_settings
+
+from reekg.cli import main
+from reekg.loaders.errors import LoadError
+from reekg.loaders.namespaces import Namespaces
+from reekg.loaders.remote import RemoteError, RemoteStore, meta_graph, staging_graph
+from reekg.loaders.store import StoreHome
+from reekg.queries import library
+from reekg.server.app import create_app
+from reekg.server.execution import Job, encode_term, run
+from reekg.server.pool import InlineBackend
+from reekg.server.remote import RemoteBackend, bind_values
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "competency"))
+
+from test_api import (  # noqa: F401  (the embedded store's API checks, run here on each engine)
+    test_china_2024_share_by_edition_on_the_country_route,
+    test_dependents_of_dysprosium_name_joint_actuation_and_optimus_with_paths,
+    test_exposure_of_5000_optimus_gives_17000_kg_at_the_seed_estimate_and_marks_dy_tb,
+    test_list_answers_come_as_csv_by_suffix_and_by_accept,
+    test_scenario_cutting_chinese_dy_tb_separation_affects_joint_actuation_and_changes_nothing,
+    test_search_finds_neodymium_by_its_chinese_names,
+    test_substitutes_for_dy_in_magnets_are_ranked_with_trade_offs_and_control_status,
+    test_trace_reaches_mines_and_countries_and_cites_every_hop,
+)
+from test_competency import ORDINARY
+
+NS = Namespaces()
+BASE = NS.base
+
+
+# --- the analyst API and the protocol through `reekg serve` on the engine -------------------------------------
+
+def test_the_server_serves_the_published_build(api, published):
+    ready = api.get("/readyz").json()
+    assert ready["build_id"] == published.build_id and ready["backend"]["kind"] == "remote"
+    answer = api.get("/sparql", params={"query": "ASK { ?s a reekg:ChemicalElement }"},
+                     headers={"Accept": "application/sparql-results+json"})
+    assert answer.status == 200 and answer.json()["boolean"] is True
+    assert answer.header("Reekg-Build") == published.build_id
+
+
+SELECT = "SELECT ?e ?l WHERE { ?e a reekg:ChemicalElement ; rdfs:label ?l } ORDER BY ?e ?l LIMIT 5"
+CONSTRUCT = "CONSTRUCT { ?e rdfs:label ?l } WHERE { ?e a reekg:ChemicalElement ; rdfs:label ?l } LIMIT 5"
+
+
+@pytest.mark.parametrize(("query", "accept", "content_type", "check"), [
+    (SELECT, "application/sparql-results+json", "application/sparql-results+json",
+     lambda b: len(json.loads(b)["results"]["bindings"]) == 5),
+    (SELECT, "application/sparql-results+xml", "application/sparql-results+xml",
+     lambda b: b.count(b"<result>") == 5),
+    (SELECT, "text/csv", "text/csv", lambda b: b.decode().splitlines()[0] == "e,l" and len(b.splitlines()) == 6),
+    (SELECT, "text/tab-separated-values", "text/tab-separated-values",
+     lambda b: b.decode().startswith("?e\t?l") and b"<https://w3id.org/reekg/id/element/" in b),
+    ("ASK { ?s a reekg:Mine }", "application/sparql-results+json", "application/sparql-results+json",
+     lambda b: json.loads(b)["boolean"] is True),
+    (CONSTRUCT, "text/turtle", "text/turtle", lambda b: len(list(ox.parse(b, format=ox.RdfFormat.TURTLE))) == 5),
+    (CONSTRUCT, "application/n-triples", "application/n-triples",
+     lambda b: len(list(ox.parse(b, format=ox.RdfFormat.N_TRIPLES))) == 5),
+    (CONSTRUCT, "application/ld+json", "application/ld+json", lambda b: isinstance(json.loads(b), list | dict)),
+])
+def test_protocol_formats(api, query, accept, content_type, check):
+    answer = api.request("POST", "/sparql", headers={"Accept": accept,
+                                                     "Content-Type": "application/x-www-form-urlencoded"},
+                         body=("query=" + __import__("urllib.parse").parse.quote(query)).encode())
+    assert answer.status == 200, answer.text
+    assert answer.header("Content-Type").startswith(content_type)
+    assert check(answer.body)
+
+
+@pytest.mark.parametrize(("query", "status", "words"), [
+    ("SELEC * WHERE { ?s ?p ?o }", 400, "syntax error"),
+    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", 400, "SERVICE"),
+    ("SELECT * FROM <http://evil.example/g> WHERE { ?s ?p ?o }", 400, "FROM"),
+    ("DROP ALL", 400, "update"),
+])
+def test_protocol_errors(api, query, status, words):
+    answer = api.get("/sparql", params={"query": query})
+    assert answer.status == status and words in answer.text
+    assert answer.header("Content-Type").startswith("text/plain")
+
+
+PAIRS = "SELECT ?a ?b WHERE { ?a rdfs:label ?x . ?b rdfs:label ?y } LIMIT %d"
+
+
+def test_no_silent_cut_at_ten_thousand_rows_and_our_cap_says_so(api):
+    counting = "SELECT (COUNT(*) AS ?n) WHERE { ?a rdfs:label ?x }"
+    count = json.loads(api.get("/sparql", params={"query": counting},
+                               headers={"Accept": "application/sparql-results+json"}).body)
+    observations = int(count["results"]["bindings"][0]["n"]["value"])
+    assert observations ** 2 > 10_050, "the fixture needs enough rows for this test"
+    under = api.get("/sparql", params={"query": PAIRS % 10_050}, headers={"Accept": "text/csv"})
+    assert under.status == 200 and len(under.body.splitlines()) == 10_051 and not under.header("Reekg-Truncated")
+    over = api.get("/sparql", params={"query": PAIRS % 20_100},
+                   headers={"Accept": "application/sparql-results+json"})
+    body = over.json()
+    assert len(body["results"]["bindings"]) == 20_000 and over.header("Reekg-Truncated") == "true; limit=20000"
+    assert body["head"]["link"][0].endswith("#truncated?limit=20000")
+
+
+def test_staging_graphs_are_never_visible(api, engine):
+    remote = RemoteStore(**_urls(engine))
+    leftover = staging_graph(BASE, "20000101T000000Z-leftover", 0)
+    remote.post_triples(leftover, b"<https://w3id.org/reekg/id/element/Zz> <http://www.w3.org/1999/02/22-rdf-syntax-ns"
+                                  b"#type> <https://w3id.org/reekg/ontology#ChemicalElement> .\n")
+    try:
+        answer = api.get("/sparql", params={"query": "ASK { <https://w3id.org/reekg/id/element/Zz> ?p ?o }"},
+                         headers={"Accept": "application/sparql-results+json"})
+        assert answer.json()["boolean"] is False
+        graphs = api.get("/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
+                         headers={"Accept": "application/sparql-results+json"}).json()
+        names = {b["g"]["value"] for b in graphs["results"]["bindings"]}
+        assert not any("/graph/staging/" in n or n == meta_graph(BASE) for n in names)
+    finally:
+        remote.update(f"DROP SILENT GRAPH <{leftover}>")
+
+
+def test_virtuoso_system_graphs_stay_out_of_the_union_default_graph(api, engine):
+    answer = api.get("/sparql", params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"},
+                     headers={"Accept": "application/sparql-results+json"})
+    names = {b["g"]["value"] for b in answer.json()["results"]["bindings"]}
+    assert names and all(n.startswith(BASE + "graph/") for n in names)
+    system = "ASK { ?s ?p ?o FILTER(STRSTARTS(STR(?s), 'http://www.openlinksw.com/')) }"
+    virtrdf = api.get("/sparql", params={"query": system},
+                      headers={"Accept": "application/sparql-results+json"})
+    assert virtrdf.json()["boolean"] is False
+
+
+def test_virtuoso_blank_node_ids_are_read(api):
+    answer = api.get("/sparql", params={"query": "SELECT ?b WHERE { ?s ?p ?b FILTER(isBlank(?b)) } LIMIT 3"},
+                     headers={"Accept": "application/sparql-results+json"})
+    assert answer.status == 200, answer.text
+    rows = answer.json()["results"]["bindings"]
+    assert rows and all(r["b"]["type"] == "bnode" for r in rows)
+
+
+def test_blank_nodes_survive_the_load(api, published):
+    # the ontology keeps its OWL axioms (lists, restrictions) as blank nodes
+    answer = api.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o FILTER(isBlank(?s)) }"},
+                     headers={"Accept": "application/sparql-results+json"})
+    assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) > 0
+
+
+def test_writes_answer_501_on_the_remote_store(api):
+    answer = api.request("POST", "/update", headers={"Content-Type": "application/sparql-update",
+                                                      "Authorization": "Bearer x"}, body=b"DROP ALL")
+    assert answer.status == 501 and "not yet supported on the remote store" in answer.text
+
+
+# --- parameter binding: every library query gives the embedded store's answers ---------------------------------
+
+def _normal(term: dict) -> tuple:
+    if term["type"] == "bnode":
+        return ("bnode",)
+    if term["type"] in ("literal", "typed-literal"):
+        datatype = term.get("datatype", "")
+        value = term["value"]
+        if datatype.endswith(("#decimal", "#integer", "#double", "#float")):
+            value = str(Decimal(value).normalize())
+        elif not datatype or datatype.endswith("#string"):
+            # GROUP_CONCAT's order is the engine's choice (SPARQL 1.1 §18.5.1.7): compare the pieces
+            value = " ".join(sorted(value.replace("|", " ").replace(";", " ").split()))
+        return ("literal", value, (term.get("xml:lang") or "").lower(), datatype)
+    return (term["type"], term["value"])
+
+
+# Columns made by SAMPLE(…): any member of the group is a right answer (SPARQL 1.1 §18.5.1.8).
+SAMPLED = {"search": {"type", "matched", "lang"}}
+
+
+def _rows(body: bytes, name: str) -> list:
+    answer = json.loads(body)
+    skip = SAMPLED.get(name, set())
+    return sorted(tuple(sorted((k, _normal(v)) for k, v in row.items() if k not in skip))
+                  for row in answer["results"]["bindings"])
+
+
+@pytest.mark.parametrize("name", sorted(ORDINARY))
+def test_every_library_query_binds_like_the_embedded_store(name, engine, published, remote_home, curated_home):
+    query = library()[name]
+    bindings = query.bind(NS, **ORDINARY[name])
+    job = Job(query=query.text, result_format="json", max_rows=100_000, prefixes=NS.prefixes(),
+              substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
+    embedded = run(StoreHome(curated_home).open(), job)
+    remote = RemoteBackend.from_settings(remote_settings(engine, remote_home)).execute(job, 60)
+    assert embedded.ok and remote.ok, remote.message
+    assert _rows(remote.body, name) == _rows(embedded.body, name)
+
+
+def test_values_go_into_every_group_and_never_into_strings():
+    text = ('SELECT ?x WHERE { # WHERE { in a comment\n ?x ?p "WHERE { in a string" . '
+            '{ SELECT ?x WHERE { ?x ?q <urn:x:WHERE> } } '
+            '{ ?x ?r ?y } UNION { FILTER(sameTerm(?x, ?x)) } VALUES ?y { 1 } }')
+    bound = bind_values(text, {"x": ox.Literal('a" } ; DROP ALL ; #')})
+    # the WHERE group, the sub-select's group, both UNION branches; not the group holding the sub-select,
+    # not the VALUES data block
+    assert bound.count("VALUES (?x)") == 4
+    assert '"WHERE { in a string"' in bound and "# WHERE { in a comment" in bound
+    assert '"a\\" } ; DROP ALL ; #"' in bound  # one N-Triples literal, quote escaped
+    assert ox.Store().query(bound) is not None  # still one valid query
+
+
+# --- faults -------------------------------------------------------------------------------------------------------
+
+def _urls(engine) -> dict:
+    s = engine.settings
+    return {"query_url": s["remote_query_url"], "update_url": s["remote_update_url"],
+            "store_url": s["remote_store_url"], "timeout": 10}
+
+
+def _meta(engine):
+    return RemoteStore(**_urls(engine)).meta(BASE)
+
+
+def test_an_engine_stopped_mid_load_leaves_the_served_data_unchanged(engine, published, remote_home, runner,
+                                                                     monkeypatch, tmp_path):
+    before = _meta(engine)
+    assert before["build_id"] == published.build_id
+    question = "SELECT (COUNT(*) AS ?n) WHERE { ?s rdfs:label ?l }"
+    backend = RemoteBackend.from_settings(remote_settings(engine, remote_home))
+    answer_before = backend.execute(Job(query=question, prefixes=NS.prefixes()), 30).body
+
+    from reekg.loaders import remote as remote_module
+
+    real_post = remote_module.RemoteStore.post_triples
+    calls = []
+
+    def post_then_crash(self, *args, **kwargs):
+        real_post(self, *args, **kwargs)
+        calls.append(1)
+        if len(calls) == 1:
+            engine.kill()  # the engine dies while the loader is staging
+
+    monkeypatch.setattr(remote_module.RemoteStore, "post_triples", post_then_crash)
+    monkeypatch.setattr(remote_module, "BATCH_TRIPLES", 500)
+    env = {f"REEKG_{k.upper()}": v for k, v in engine.settings.items()}
+    env["REEKG_REMOTE_TIMEOUT"] = "5"
+    started = time.monotonic()
+    result = runner.invoke(main, ["--home", str(tmp_path), "build"], env=env)
+    assert result.exit_code == 1
+    assert "publishing the build failed" in result.output and "remote store" in result.output
+    assert "unchanged" in result.output
+    assert len(calls) == 1 and time.monotonic() - started < 60  # retried with backoff, then gave up
+
+    engine.start()
+    after = _meta(engine)
+    assert after["build_id"] == before["build_id"] and sorted(after["graphs"]) == sorted(before["graphs"])
+    fresh = RemoteBackend.from_settings(remote_settings(engine, remote_home))
+    assert fresh.execute(Job(query=question, prefixes=NS.prefixes()), 30).body == answer_before
+
+
+def test_an_engine_that_is_down_is_a_503_naming_the_cause(tmp_path):
+    from serverkit import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/sparql"
+    app = create_app({"home": str(tmp_path), "store": "sparql", "remote_query_url": dead})
+    client = app.test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and "remote SPARQL store is unavailable" in ready.json["error"]
+    answer = client.get("/sparql", query_string={"query": "ASK {}"})
+    assert answer.status_code == 503 and "cannot reach the remote store" in answer.text
+    assert answer.headers["Retry-After"]
+    api = client.get("/api/v1/dependents", query_string={"element": "Dy"})
+    assert api.status_code == 503 and api.json["ok"] is False
+
+
+def test_the_cli_build_against_an_engine_that_is_down_exits_1_with_the_cause(runner, tmp_path):
+    from serverkit import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/sparql"
+    env = {"REEKG_STORE": "sparql", "REEKG_REMOTE_QUERY_URL": dead, "REEKG_REMOTE_TIMEOUT": "2"}
+    result = runner.invoke(main, ["--home", str(tmp_path), "build"], env=env)
+    assert result.exit_code == 1 and "cannot reach the remote store" in result.output
+
+
+def test_the_store_setting_is_checked(runner):
+    result = runner.invoke(main, ["settings"], env={"REEKG_STORE": "cassandra"})
+    assert result.exit_code != 0 and "store must be 'embedded' or 'sparql'" in result.output
+    assert not os.environ.get("REEKG_STORE")
+
+
+def test_inline_backend_is_untouched_by_the_remote_path(curated_home):
+    backend = InlineBackend(StoreHome(curated_home).open())
+    reply = backend.execute(Job(query="ASK { ?s a reekg:Mine }", prefixes=NS.prefixes()), 10)
+    assert reply.ok and json.loads(reply.body)["boolean"] is True
+    with pytest.raises(RemoteError):
+        RemoteStore("http://127.0.0.1:9/sparql", timeout=1).meta(BASE)
+    with pytest.raises(LoadError):
+        from reekg import settings as settings_registry
+        from reekg.loaders.build import build
+
+        build(settings_registry.load({"store": "sparql", "remote_query_url": "http://127.0.0.1:9/sparql",
+                                      "remote_timeout": "1", "home": str(curated_home)}, environ={}))
+
+
+def test_virtuoso_answers_with_a_header_per_graph(api, published, curated_home):
+    """Virtuoso sends response headers per graph named in the protocol dataset (more than http.client's 100):
+    the adapter raises the limit, so the union of every published graph still answers."""
+    answer = api.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},
+                     headers={"Accept": "application/sparql-results+json"})
+    assert answer.status == 200, answer.text
+    embedded = StoreHome(curated_home).open().query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                                                    use_default_graph_as_union=True)
+    assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) == int(next(embedded)["n"].value)
