@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Iterable
@@ -17,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import pyoxigraph as ox
 from rdflib import BNode, Graph
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import RDF
@@ -33,7 +33,7 @@ from .namespaces import PROV, Namespaces
 from .rdf_files import from_oxigraph, read_triples
 from .remote import RemoteError, RemoteStore, publish
 from .remote import partner_quads as remote_partner_quads
-from .store import StoreHome
+from .store import StoreHome, content_hash, to_oxigraph
 from .validation import ValidationReport, validate
 
 Quad = tuple[Node, Node, Node, Node]
@@ -148,14 +148,6 @@ def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[P
     return assembled
 
 
-def content_hash(quads: Iterable[Quad]) -> str:
-    """SHA-256 of the sorted N-Quads lines: the same graph always gets the same hash."""
-    digest = hashlib.sha256()
-    for line in sorted(f"{s.n3()} {p.n3()} {o.n3()} {g.n3()} .\n" for s, p, o, g in quads):
-        digest.update(line.encode("utf-8"))
-    return digest.hexdigest()
-
-
 def statistics(assembled: Assembled) -> dict[str, Any]:
     ns = assembled.ns
     per_graph = Counter(str(g) for _, _, _, g in assembled.quads)
@@ -265,7 +257,8 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
     timings["validate"] = time.perf_counter() - mark
     if not report.conforms:
         raise LoadError(report.violations, report.summary())
-    digest = content_hash(assembled.quads)
+    digest = content_hash(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g))
+                          for s, p, o, g in assembled.quads)
     now = dt.datetime.now(dt.UTC)
     build_id = f"{now:%Y%m%dT%H%M%SZ}-{digest[:12]}"
     manifest = {

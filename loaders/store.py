@@ -12,6 +12,7 @@ and a failed build leaves ``current`` untouched.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -24,6 +25,15 @@ from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 MANIFEST = "build.json"
+
+
+def content_hash(quads: Iterable[ox.Quad]) -> str:
+    """SHA-256 of the sorted N-Quads lines as Oxigraph writes them: the same graph always gets the same hash,
+    whether a build or a write produced it."""
+    digest = hashlib.sha256()
+    for line in sorted(f"{q} .\n" for q in quads):
+        digest.update(line.encode("utf-8"))
+    return digest.hexdigest()
 
 
 def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -67,16 +77,17 @@ class StoreHome:
             raise FileNotFoundError(f"no store has been built under {self.home} yet: run `reekg build`")
         return ox.Store.read_only(str(path))
 
-    def write(self, build_id: str, quads: Iterable[tuple[Node, Node, Node, Node]],
+    def write(self, build_id: str, quads: Iterable[tuple[Node, Node, Node, Node] | ox.Quad],
               manifest: dict[str, Any]) -> Path:
-        """Write a complete new store, then make it current. Nothing is switched if this raises."""
+        """Write a complete new store (rdflib or pyoxigraph quads), then make it current. Nothing is switched
+        if this raises."""
         self.stores.mkdir(parents=True, exist_ok=True)
         target = self.stores / build_id
         if target.exists():
             shutil.rmtree(target)
         store = ox.Store(str(target))
         store.bulk_extend(
-            ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g)) for s, p, o, g in quads
+            q if isinstance(q, ox.Quad) else ox.Quad(*(to_oxigraph(t) for t in q)) for q in quads
         )
         store.flush()
         store.optimize()

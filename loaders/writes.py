@@ -30,7 +30,6 @@ Nothing here imports Flask; the server maps these exceptions to HTTP statuses.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -39,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH, XSD
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from reekg import __version__
@@ -49,7 +48,8 @@ from .build import _build_lock, load_shapes
 from .errors import LoadError, Place
 from .inference import materialise
 from .namespaces import Namespaces
-from .store import StoreHome
+from .rdf_files import from_oxigraph
+from .store import StoreHome, content_hash, to_oxigraph
 from .validation import ValidationReport, validate
 
 DEFAULT_GRAPH_NAME = "default"
@@ -119,28 +119,6 @@ def default_write_graph(ns: Namespaces) -> str:
 
 
 # --- terms ----------------------------------------------------------------------------------------
-
-def _to_rdflib(term: Any) -> Node:
-    """A pyoxigraph term as rdflib builds it: ``"x"^^xsd:string`` as a plain literal, as the loaders mint it
-    (otherwise :func:`materialise` would see two spellings of one literal and echo every string)."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == str(XSD.string):
-            return Literal(term.value)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"unsupported term {term!r}")
-
-
-def _to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    from .store import to_oxigraph
-
-    return to_oxigraph(term)
-
 
 def _triples(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> set[ox.Quad]:
     return set(store.quads_for_pattern(None, None, None, graph))
@@ -263,7 +241,7 @@ def _locator(quads: Iterable[ox.Quad]) -> Callable[[Node, Node | None], Place]:
     where: dict[str, str] = {}
     for q in quads:
         if isinstance(q.graph_name, ox.NamedNode):
-            where.setdefault(str(_to_rdflib(q.subject)), q.graph_name.value)
+            where.setdefault(str(from_oxigraph(q.subject)), q.graph_name.value)
 
     def locate(focus: Node, path: Node | None) -> Place:
         return Place(where.get(str(focus), "(graph)"), None, str(path) if path is not None else str(focus))
@@ -288,14 +266,6 @@ def _statistics(quads: Iterable[ox.Quad], ns: Namespaces) -> dict[str, Any]:
         "triples_per_graph": dict(sorted(per_graph.items())),
         "instances_per_class": dict(sorted((k, len(v)) for k, v in instances.items())),
     }
-
-
-def _content_hash(quads: Iterable[ox.Quad]) -> str:
-    """SHA-256 of the sorted N-Quads lines as Oxigraph writes them."""
-    digest = hashlib.sha256()
-    for line in sorted(f"{q} .\n" for q in quads):
-        digest.update(line.encode("utf-8"))
-    return digest.hexdigest()
 
 
 def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bool = True,
@@ -331,13 +301,13 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             if q.graph_name == inferred_node:
                 continue
             quads.append(q)
-            triple = (_to_rdflib(q.subject), _to_rdflib(q.predicate), _to_rdflib(q.object))
+            triple = (from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object))
             if q.graph_name == ontology_node:
                 ontology.add(triple)
             else:
                 asserted.add(triple)
         inferred = materialise(asserted, ontology, instance_prefix=str(ns.id))
-        quads.extend(ox.Quad(_to_oxigraph(s), _to_oxigraph(p), _to_oxigraph(o), inferred_node)
+        quads.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), inferred_node)
                      for s, p, o in sorted(inferred))
         timings["infer"] = time.perf_counter() - mark
 
@@ -365,7 +335,7 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             return result
 
         mark = time.perf_counter()
-        digest = _content_hash(quads)
+        digest = content_hash(quads)
         now = dt.datetime.now(dt.UTC)
         build_id = f"{now:%Y%m%dT%H%M%SZ}-{digest[:12]}"
         manifest = {
@@ -381,7 +351,7 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             "write": {"kind": kind, "parent_build_id": parent_id, "added": result.added,
                       "removed": result.removed, "graphs": touched},
         }
-        home.write(build_id, _quads_as_rdflib(quads), {**manifest, "timings_s": timings})
+        home.write(build_id, quads, {**manifest, "timings_s": timings})
         home.prune()
         timings["write"] = time.perf_counter() - mark
         timings["total"] = time.perf_counter() - started
@@ -404,17 +374,11 @@ def _validate_focus(before: set[ox.Quad], after: list[ox.Quad], union: Graph, sh
     from .incremental import StoreIndex, validate_focus
 
     changed = {q.triple for q in before} ^ {q.triple for q in after}
-    changes = [(_to_rdflib(t.subject), _to_rdflib(t.predicate), _to_rdflib(t.object)) for t in changed]
+    changes = [(from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object)) for t in changed]
     store = ox.Store()
     store.bulk_extend(after)
     return validate_focus(StoreIndex(store), shapes, _locator(after), ns, changes=changes,
                           full_graph=lambda: union).report
-
-
-def _quads_as_rdflib(quads: Iterable[ox.Quad]):
-    """StoreHome.write takes rdflib terms (as the build hands them over)."""
-    for q in quads:
-        yield (_to_rdflib(q.subject), _to_rdflib(q.predicate), _to_rdflib(q.object), _to_rdflib(q.graph_name))
 
 
 # --- SPARQL 1.1 Update ----------------------------------------------------------------------------
