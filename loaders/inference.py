@@ -42,39 +42,48 @@ def property_chains(ontology: Graph) -> list[tuple[URIRef, list[URIRef]]]:
 
 
 def _apply_chains(triples: set[Triple], chains: list[tuple[URIRef, list[URIRef]]]) -> set[Triple]:
-    """One application of prp-spo2 for every chain: x p1 y1 … p(n) z ⇒ x p z."""
+    """prp-spo2 to a fixpoint: x p1 y1 … pn z ⇒ x p z for every chain, again over what it adds (a chain may
+    use its own property, as hasComponent ∘ dependsOnElement ⊑ dependsOnElement does)."""
     by_predicate: dict[Node, dict[Node, set[Node]]] = defaultdict(lambda: defaultdict(set))
     for s, p, o in triples:
         by_predicate[p][s].add(o)
-    new: set[Triple] = set()
-    for prop, steps in chains:
-        frontier = {(s, o) for s, objects in by_predicate[steps[0]].items() for o in objects}
-        for step in steps[1:]:
-            index = by_predicate[step]
-            frontier = {(s, z) for s, y in frontier for z in index.get(y, ())}
-            if not frontier:
-                break
-        new.update((s, prop, z) for s, z in frontier if (s, prop, z) not in triples)
-    return new
+    added: set[Triple] = set()
+    while True:
+        new: set[Triple] = set()
+        for prop, steps in chains:
+            frontier = {(s, o) for s, objects in by_predicate[steps[0]].items() for o in objects}
+            for step in steps[1:]:
+                index = by_predicate[step]
+                frontier = {(s, z) for s, y in frontier for z in index.get(y, ())}
+                if not frontier:
+                    break
+            new.update((s, prop, z) for s, z in frontier if z not in by_predicate[prop].get(s, ()))
+        if not new:
+            return added
+        for s, p, o in new:
+            by_predicate[p][s].add(o)
+        added |= new
 
 
 def materialise(asserted: Iterable[Triple], ontology: Graph, *, instance_prefix: str) -> set[Triple]:
-    """Return the triples that OWL 2 RL (plus property chains) adds about IRIs under ``instance_prefix``."""
+    """Return the triples that OWL 2 RL (plus property chains) adds about IRIs under ``instance_prefix``.
+
+    The reasoner is loaded once with plain triples (no rdflib Graph: building one cost more than reasoning)
+    and told only what the chains add, so a later round is incremental; usually two rounds reach the fixpoint.
+    """
     base = set(asserted)
     tbox = set(ontology)
     chains = property_chains(ontology)
     known = base | tbox
+    reasoner = reasonable.PyReasoner()
+    reasoner.from_graph(list(known))
     for _ in range(_MAX_ROUNDS):
-        graph = Graph()
-        for triple in known:
-            graph.add(triple)
-        reasoner = reasonable.PyReasoner()
-        reasoner.from_graph(graph)
         closure = known | {(s, p, _plain(o)) for s, p, o in reasoner.reason()}
         chained = _apply_chains(closure, chains)
         known = closure | chained
         if not chained:  # the reasoner's closure is complete, so nothing new can follow
             break
+        reasoner.from_graph(list(chained))
     return {
         (s, p, o) for s, p, o in known - base - tbox
         if isinstance(s, URIRef) and str(s).startswith(instance_prefix)
