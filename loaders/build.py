@@ -167,6 +167,22 @@ def statistics(assembled: Assembled) -> dict[str, Any]:
     }
 
 
+def new_manifest(digest: str, ns: Namespaces, report: ValidationReport, *, validation: str,
+                 **facts: Any) -> dict[str, Any]:
+    """The manifest of a new store (build or write): its id (UTC time + content hash), hash, base, version,
+    SHACL summary and ``facts`` (counts, the write's description, …)."""
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "build_id": f"{now:%Y%m%dT%H%M%SZ}-{digest[:12]}",
+        "built_at": now.isoformat(timespec="seconds"),
+        "content_sha256": digest,
+        "base_iri": ns.base,
+        "reekg_version": __version__,
+        "shacl": {"conforms": True, "violations": 0, "warnings": len(report.warnings), "validation": validation},
+        **facts,
+    }
+
+
 @contextmanager
 def _build_lock(home: Path):
     """One build at a time per home: concurrent writers are serialised, never interleaved."""
@@ -259,17 +275,8 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
         raise LoadError(report.violations, report.summary())
     digest = content_hash(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g))
                           for s, p, o, g in assembled.quads)
-    now = dt.datetime.now(dt.UTC)
-    build_id = f"{now:%Y%m%dT%H%M%SZ}-{digest[:12]}"
-    manifest = {
-        "build_id": build_id,
-        "built_at": now.isoformat(timespec="seconds"),
-        "content_sha256": digest,
-        "base_iri": ns.base,
-        "reekg_version": __version__,
-        "shacl": {"conforms": True, "violations": 0, "warnings": len(report.warnings), "validation": validation},
-        **statistics(assembled),
-    }
+    manifest = new_manifest(digest, ns, report, validation=validation, **statistics(assembled))
+    build_id = manifest["build_id"]
     store_path = None
     if write and remote is not None:
         mark = time.perf_counter()

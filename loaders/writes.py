@@ -29,7 +29,6 @@ Nothing here imports Flask; the server maps these exceptions to HTTP statuses.
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -42,9 +41,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from reekg import __version__
-
-from .build import _build_lock, load_shapes
+from .build import _build_lock, load_shapes, new_manifest
 from .errors import LoadError, Place
 from .inference import materialise
 from .namespaces import Namespaces
@@ -335,22 +332,14 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             return result
 
         mark = time.perf_counter()
-        digest = content_hash(quads)
-        now = dt.datetime.now(dt.UTC)
-        build_id = f"{now:%Y%m%dT%H%M%SZ}-{digest[:12]}"
-        manifest = {
-            **{k: v for k, v in parent.items() if k in ("base_iri", "rows_per_table")},
-            "build_id": build_id,
-            "built_at": now.isoformat(timespec="seconds"),
-            "content_sha256": digest,
-            "base_iri": ns.base,
-            "reekg_version": __version__,
-            "shacl": {"conforms": True, "violations": 0, "warnings": len(report.warnings)},
-            "inferred": len(inferred),
-            **_statistics(quads, ns),
-            "write": {"kind": kind, "parent_build_id": parent_id, "added": result.added,
-                      "removed": result.removed, "graphs": touched},
-        }
+        manifest = new_manifest(
+            content_hash(quads), ns, report, validation=write_validation(settings),
+            **{k: v for k, v in parent.items() if k == "rows_per_table"},
+            inferred=len(inferred), **_statistics(quads, ns),
+            write={"kind": kind, "parent_build_id": parent_id, "added": result.added, "removed": result.removed,
+                   "graphs": touched},
+        )
+        build_id = manifest["build_id"]
         home.write(build_id, quads, {**manifest, "timings_s": timings})
         home.prune()
         timings["write"] = time.perf_counter() - mark
