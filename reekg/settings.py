@@ -40,8 +40,10 @@ REGISTRY: tuple[Setting, ...] = (
     # The SPARQL service (server/, issue 3).
     Setting("host", str, "127.0.0.1", "Address `reekg serve` binds to; loopback unless told otherwise."),
     Setting("port", int, 8000, "TCP port `reekg serve` listens on."),
-    Setting("workers", int, 1, "HTTP worker processes (gunicorn); caps and metrics are per worker process."),
-    Setting("threads", int, 8, "Threads per HTTP worker process (gunicorn gthread)."),
+    Setting("http_server", str, "granian",
+            "HTTP server of `reekg serve`: 'granian' (Rust, WSGI interface) or 'gunicorn' (gthread workers)."),
+    Setting("workers", int, 1, "HTTP worker processes; caps and metrics are per worker process."),
+    Setting("threads", int, 8, "Threads per HTTP worker process that run the app."),
     Setting("query_workers", int, 2,
             "Query worker processes per HTTP worker; each holds the graph in memory and is killed at its "
             "time limit."),
@@ -118,6 +120,8 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
         if name not in _BY_NAME:
             raise SettingsError(f"unknown setting {name!r}")
         values[name] = _coerce(_BY_NAME[name], raw, f"setting {name}")
+    if values["http_server"] not in ("granian", "gunicorn"):
+        raise SettingsError(f"http_server must be 'granian' or 'gunicorn', not {values['http_server']!r}")
     if values["write_validation"] not in ("incremental", "full"):
         raise SettingsError(f"write_validation must be 'incremental' or 'full', not {values['write_validation']!r}")
     if values["store"] not in ("embedded", "sparql"):
