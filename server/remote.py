@@ -10,10 +10,13 @@ behave as on the embedded store.
   protocol's ``default-graph-uri``/``named-graph-uri``. That is the union default graph of the embedded store,
   and it hides staging graphs and Virtuoso's own system graphs (Virtuoso's default graph without FROM is every
   graph it holds, ``virtrdf:`` included).
-* Parameters: pyoxigraph's ``substitutions`` do not exist remotely, so :func:`bind_values` puts a
-  ``VALUES (?a ?b) { (<iri> "lit"^^<dt>) }`` block of N-Triples terms at the start of every group (``WHERE``
-  groups, sub-selects, UNION/OPTIONAL branches), found by the tokenizer of :mod:`.lexer`: values are never
-  spliced into text.
+* Parameters: pyoxigraph's ``substitutions`` do not exist remotely, so :func:`substitute_terms` writes each
+  bound variable's N-Triples term in place of its tokens (found by the tokenizer of :mod:`.lexer`; the outer
+  projection keeps ``(term AS ?p)``), which is what ``substitutions`` mean; where that cannot be done (``BIND …
+  AS ?p``, ``VALUES ?p``, ``BOUND(?p)``) :func:`bind_values` puts a ``VALUES`` block at the start of every group
+  instead (Virtuoso 7.2's compiler fails on many of those: SP031). Values are never spliced from request text.
+* Virtuoso answers made good: IF/COALESCE-chosen IRIs under ORDER BY (:func:`keep_computed_iris`), ``"1"``/``"0"``
+  booleans, ``nodeID://`` blank nodes, parameter columns typed as integers (:func:`_fix_virtuoso_terms`).
 * Time limit: enforced here (the socket timeout → :class:`QueryTimeout`). It is not passed to Virtuoso: its
   ``timeout`` parameter makes an "anytime" query that returns partial results as if complete.
 * Faults: an engine that is down or erroring → 503 naming the cause (:class:`RemoteUnavailable`).
@@ -37,6 +40,8 @@ from .pool import Snapshot
 
 SOLUTIONS_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 EMPTY_DEFAULT_GRAPH = "urn:reekg:empty-default-graph"  # names no graph: the default graph is then empty
 
 
@@ -90,6 +95,152 @@ def bind_values(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> s
     return "".join(out)
 
 
+class NotSubstitutable(ValueError):
+    """A query where a parameter cannot be replaced by its term (BIND … AS ?param, VALUES ?param, BOUND)."""
+
+
+_CLAUSE_ENDS = {"WHERE", "FROM", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "VALUES"}
+
+
+def substitute_terms(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> str:
+    """``query`` with every occurrence of a bound variable replaced by its N-Triples term (what pyoxigraph's
+    ``substitutions`` do: the value holds everywhere, nested groups included), for engines whose compilers
+    fail on many VALUES blocks (Virtuoso 7.2: SP031 ``sparp_tree_full_clone_int``).
+
+    Found by the lexer's tokens (strings, IRIs and comments are never touched); the terms are written by
+    pyoxigraph, never text from a request. The outermost projection keeps the column as ``(term AS ?p)``; a
+    sub-select's projection drops it (the value is a constant; projecting it there would put ``?p`` in scope
+    of the outer ``AS``); GROUP BY and ORDER BY drop it (a constant key changes no group and no order) unless
+    it is the only key, then ``(term)``. ``… AS ?p``, ``VALUES ?p`` and ``BOUND(?p)`` raise
+    :class:`NotSubstitutable` (the caller then falls back to :func:`bind_values`).
+    """
+    if not bindings:
+        return query
+    tokens = [(m.lastgroup, m.group(0), m.start(), m.end()) for m in lexer._TOKEN.finditer(query)
+              if m.lastgroup not in ("ws", "comment")]
+
+    def bound(i: int) -> bool:
+        return 0 <= i < len(tokens) and tokens[i][0] == "var" and tokens[i][1][1:] in bindings
+
+    def term(i: int) -> str:
+        return str(bindings[tokens[i][1][1:]])
+
+    edits: dict[int, str] = {}  # token index → replacement text
+    depth = 0
+    i = 0
+    while i < len(tokens):
+        kind, text, _, _ = tokens[i]
+        word = text.upper() if kind == "word" else ""
+        if text == "{" and kind == "other":
+            depth += 1
+        elif text == "}" and kind == "other":
+            depth -= 1
+        elif word == "VALUES":
+            j = i + 1
+            while j < len(tokens) and tokens[j][1] != "{":
+                if bound(j):
+                    raise NotSubstitutable(f"VALUES binds {tokens[j][1]}")
+                j += 1
+        elif word == "BOUND" and bound(i + 2):
+            raise NotSubstitutable(f"BOUND({tokens[i + 2][1]})")
+        elif word == "AS" and bound(i + 1):
+            raise NotSubstitutable(f"a value is assigned to {tokens[i + 1][1]}")
+        elif word == "SELECT":  # the projection: until WHERE or "{"
+            outer, paren, j = depth == 0, 0, i + 1
+            while j < len(tokens) and not (paren == 0 and (tokens[j][1] == "{" or tokens[j][1].upper() == "WHERE")):
+                paren += {"(": 1, ")": -1}.get(tokens[j][1], 0) if tokens[j][0] == "other" else 0
+                if bound(j) and paren == 0:
+                    edits[j] = f"({term(j)} AS {tokens[j][1]})" if outer else ""
+                elif bound(j) and tokens[j - 1][1].upper() != "AS":
+                    edits[j] = term(j)
+                j += 1
+            i = j
+            continue
+        elif word in ("GROUP", "ORDER") and i + 1 < len(tokens) and tokens[i + 1][1].upper() == "BY":
+            paren, j, keys, constant = 0, i + 2, 0, []
+            while j < len(tokens):
+                k, t = tokens[j][0], tokens[j][1]
+                if paren == 0 and (t == "}" or t == "{" or (k == "word" and t.upper() in _CLAUSE_ENDS)):
+                    break
+                if paren == 0 and bound(j):
+                    constant.append(j)
+                elif paren == 0 and (k in ("var", "word") or t == "(") and t.upper() not in ("ASC", "DESC"):
+                    keys += 1
+                elif paren > 0 and bound(j):
+                    edits[j] = term(j)
+                paren += {"(": 1, ")": -1}.get(t, 0) if k == "other" else 0
+                j += 1
+            for n, index in enumerate(constant):
+                edits[index] = f"({term(index)})" if keys == 0 and n == 0 else ""
+            i = j
+            continue
+        elif bound(i):
+            edits[i] = term(i)
+        i += 1
+    out, last = [], 0
+    for index in sorted(edits):
+        _, _, start, end = tokens[index]
+        out.append(query[last:start])
+        out.append(edits[index])
+        last = end
+    out.append(query[last:])
+    return "".join(out)
+
+
+def _yields_iri(tokens: list[tuple[str, str, int, int]]) -> bool:
+    """Whether an expression's value can be an IRI constant: the constant itself, or a branch of IF/COALESCE."""
+    if len(tokens) == 1:
+        return tokens[0][0] in ("iri", "pname")
+    if len(tokens) < 3 or tokens[0][0] != "word" or tokens[0][1].upper() not in ("IF", "COALESCE") \
+            or tokens[1][1] != "(" or tokens[-1][1] != ")":
+        return False
+    args, paren, start = [], 0, 2
+    for k in range(1, len(tokens) - 1):
+        kind, text = tokens[k][0], tokens[k][1]
+        paren += {"(": 1, ")": -1}.get(text, 0) if kind == "other" else 0
+        if paren == 1 and kind == "other" and text == ",":
+            args.append(tokens[start:k])
+            start = k + 1
+    args.append(tokens[start:len(tokens) - 1])
+    branches = args[1:] if tokens[0][1].upper() == "IF" else args
+    return any(_yields_iri(branch) for branch in branches)
+
+
+def keep_computed_iris(query: str) -> str:
+    """``BIND(IF(…) AS ?v)`` / ``BIND(COALESCE(…) AS ?v)`` whose expression names an IRI, rewritten as
+    ``BIND(IF(isIRI(e), IRI(e), e) AS ?v)`` — the same value on every engine.
+
+    Engine deviation (Virtuoso 7.2.5): in a query with ORDER BY, an IRI chosen by IF or COALESCE in a BIND
+    comes back as a plain literal of the IRI's text; passed through ``IRI()`` it stays an IRI. Named by
+    ``test_virtuoso_keeps_iris_chosen_by_if_under_order_by``.
+    """
+    tokens = [(m.lastgroup, m.group(0), m.start(), m.end()) for m in lexer._TOKEN.finditer(query)
+              if m.lastgroup not in ("ws", "comment")]
+    edits: list[tuple[int, int, str]] = []
+    for i, (kind, text, _, _) in enumerate(tokens):
+        if not (kind == "word" and text.upper() == "BIND" and i + 2 < len(tokens) and tokens[i + 1][1] == "("
+                and tokens[i + 2][0] == "word" and tokens[i + 2][1].upper() in ("IF", "COALESCE")):
+            continue
+        paren, j = 0, i + 1
+        while j < len(tokens):
+            paren += {"(": 1, ")": -1}.get(tokens[j][1], 0) if tokens[j][0] == "other" else 0
+            if paren == 1 and tokens[j][0] == "word" and tokens[j][1].upper() == "AS":
+                break
+            j += 1
+        if j >= len(tokens) or not _yields_iri(tokens[i + 2:j]):
+            continue
+        start, end = tokens[i + 2][2], tokens[j - 1][3]
+        expression = query[start:end]
+        edits.append((start, end, f"IF(isIRI({expression}), IRI({expression}), {expression})"))
+    out, last = [], 0
+    for start, end, text in edits:
+        out.append(query[last:start])
+        out.append(text)
+        last = end
+    out.append(query[last:])
+    return "".join(out)
+
+
 def _prefixed(query: str, prefixes: dict[str, str]) -> str:
     """The predeclared prefixes as PREFIX lines before the query (the query's own declarations come later in
     the prologue and win)."""
@@ -97,12 +248,36 @@ def _prefixed(query: str, prefixes: dict[str, str]) -> str:
     return "\n".join(lines) + ("\n" if lines else "") + query
 
 
-def _fix_virtuoso_bnodes(answer: dict[str, Any]) -> dict[str, Any]:
-    """Virtuoso writes blank nodes in SPARQL JSON as ``nodeID://b10003``, not a valid label: keep the id."""
+def _json_term(term: ox.NamedNode | ox.Literal) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype.value != XSD_STRING:
+        out["datatype"] = term.datatype.value
+    return out
+
+
+def _fix_virtuoso_terms(answer: dict[str, Any], bindings: dict[str, ox.NamedNode | ox.Literal]) -> dict[str, Any]:
+    """Engine deviations in SPARQL JSON results, made good:
+
+    * Virtuoso writes blank nodes as ``nodeID://b10003``, not a valid label: keep the id.
+    * Virtuoso writes xsd:boolean values as ``"1"``/``"0"`` (valid lexical forms, not canonical): write the
+      canonical ``true``/``false``, as the embedded store does.
+    * A parameter column is the bound term itself (the query projects ``(term AS ?p)``); Virtuoso types a
+      projected boolean constant as an integer, so the bound term is written back as it was given.
+    """
+    columns = [name for name in answer.get("head", {}).get("vars", []) if name in bindings]
     for row in answer.get("results", {}).get("bindings", []):
         for term in row.values():
             if term.get("type") == "bnode" and not term["value"].replace("_", "").isalnum():
                 term["value"] = "".join(c for c in term["value"].split("://")[-1] if c.isalnum()) or "b"
+            elif term.get("datatype") == XSD_BOOLEAN and term.get("value") in ("0", "1"):
+                term["value"] = "true" if term["value"] == "1" else "false"
+        for name in columns:
+            if name in row:
+                row[name] = _json_term(bindings[name])
     return answer
 
 
@@ -159,7 +334,11 @@ class RemoteBackend:
     def execute(self, job: Job, timeout: float) -> Reply:
         snap = self.snapshot()
         bindings = {name: decode_term(term) for name, term in job.substitutions}
-        text = _prefixed(bind_values(job.query, bindings), job.prefixes)
+        try:
+            bound = substitute_terms(job.query, bindings)
+        except NotSubstitutable:
+            bound = bind_values(job.query, bindings)
+        text = _prefixed(keep_computed_iris(bound), job.prefixes)
         form = lexer.analyse(job.query, job.prefixes).form
         accept = GRAPH_ACCEPT if form in ("CONSTRUCT", "DESCRIBE") else (
             SOLUTIONS_ACCEPT if form in ("SELECT", "ASK") else f"{SOLUTIONS_ACCEPT}, {GRAPH_ACCEPT}")
@@ -174,15 +353,16 @@ class RemoteBackend:
                 return Reply(ok=False, error="syntax", message=exc.message, build_id=snap.build_id)
             raise self._unavailable(exc) from None
         try:
-            return self._reply(answer.content_type, answer.body, job, snap.build_id)
+            return self._reply(answer.content_type, answer.body, job, snap.build_id, bindings)
         except (SyntaxError, ValueError) as exc:
             return Reply(ok=False, error="evaluation", build_id=snap.build_id,
                          message=f"the remote store's answer could not be read: {exc}")
 
-    def _reply(self, content_type: str, body: bytes, job: Job, build_id: str) -> Reply:
+    def _reply(self, content_type: str, body: bytes, job: Job, build_id: str,
+               bindings: dict[str, ox.NamedNode | ox.Literal] | None = None) -> Reply:
         media = content_type.split(";")[0].strip().lower()
         if media in ("application/sparql-results+json", "application/json"):
-            answer = _fix_virtuoso_bnodes(json.loads(body))
+            answer = _fix_virtuoso_terms(json.loads(body), bindings or {})
             if "boolean" in answer:
                 fmt = job.result_format
                 return Reply(ok=True, body=_boolean(bool(answer["boolean"]), fmt), kind="boolean", format=fmt,

@@ -13,6 +13,15 @@ Engine deviations the adapter handles, each named by a test here:
   (``test_blank_nodes_survive_the_load``).
 * Staging graphs would be visible through ``oxigraph serve --union-default-graph`` during a load → readers name
   the meta graph's graphs as their dataset (``test_staging_graphs_are_never_visible``).
+* Virtuoso's SPARQL compiler fails on queries with many VALUES blocks (SP031 ``sparp_tree_full_clone_int``,
+  ``sparp_find_origin_of_external_var``) → parameters are substituted as N-Triples terms in place of their
+  variable tokens, VALUES blocks only as a fallback (``test_parameters_become_terms_in_place_of_their_variables``,
+  and element-sites in ``test_every_library_query_binds_like_the_embedded_store``).
+* Virtuoso types a projected boolean constant as an integer → a parameter column is written back as the bound
+  term (``test_every_library_query_binds_like_the_embedded_store``, every query with ``?unverified``).
+* Virtuoso writes xsd:boolean values as ``"1"``/``"0"`` → written canonical (``test_virtuoso_booleans_are_canonical``).
+* Virtuoso returns an IRI chosen by IF/COALESCE in a BIND as a plain literal when the query has ORDER BY → such
+  BINDs go through ``IRI()`` (``test_virtuoso_keeps_iris_chosen_by_if_under_order_by``).
 """
 
 from __future__ import annotations
@@ -37,7 +46,13 @@ from reekg.queries import library
 from reekg.server.app import create_app
 from reekg.server.execution import Job, encode_term, run
 from reekg.server.pool import InlineBackend
-from reekg.server.remote import RemoteBackend, bind_values
+from reekg.server.remote import (
+    NotSubstitutable,
+    RemoteBackend,
+    bind_values,
+    keep_computed_iris,
+    substitute_terms,
+)
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 sys.path.insert(0, str(Path(__file__).parent.parent / "competency"))
@@ -56,6 +71,7 @@ from test_competency import ORDINARY
 
 NS = Namespaces()
 BASE = NS.base
+XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
 # --- the analyst API and the protocol through `reekg serve` on the engine -------------------------------------
@@ -227,6 +243,54 @@ def test_values_go_into_every_group_and_never_into_strings():
     assert '"WHERE { in a string"' in bound and "# WHERE { in a comment" in bound
     assert '"a\\" } ; DROP ALL ; #"' in bound  # one N-Triples literal, quote escaped
     assert ox.Store().query(bound) is not None  # still one valid query
+
+
+def test_parameters_become_terms_in_place_of_their_variables():
+    text = ('SELECT ?x ?n (COUNT(?y) AS ?c) WHERE { # ?x in a comment\n ?x ?p "?x in a string" . '
+            '{ SELECT ?x ?y WHERE { ?y ?q ?x } GROUP BY ?x ?y } '
+            '{ ?x ?r ?y } UNION { FILTER(sameTerm(?x, ?x) && ?n > 1) } } GROUP BY ?x ?n ORDER BY DESC(?x) ?n')
+    iri, number = ox.NamedNode("urn:x:a"), ox.Literal("2", datatype=ox.NamedNode(XSD + "integer"))
+    bound = substitute_terms(text, {"x": iri, "n": number})
+    assert "(<urn:x:a> AS ?x)" in bound and '("2"^^<http://www.w3.org/2001/XMLSchema#integer> AS ?n)' in bound
+    assert '"?x in a string"' in bound and "# ?x in a comment" in bound
+    assert "SELECT  ?y WHERE" in bound  # a sub-select does not project the constant
+    assert "GROUP BY  ?y" in bound and "GROUP BY  (<urn:x:a>)" not in bound
+    assert "ORDER BY DESC(<urn:x:a>)" in bound
+    store = ox.Store()
+    store.add(ox.Quad(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:q"), iri))
+    store.add(ox.Quad(iri, ox.NamedNode("urn:x:r"), ox.NamedNode("urn:x:s")))
+    substituted = [[str(v) for v in row] for row in store.query(bound)]
+    reference = [[str(v) for v in row] for row in store.query(text, substitutions={ox.Variable("x"): iri,
+                                                                                   ox.Variable("n"): number})]
+    assert substituted == reference
+    # the only key of a GROUP BY stays as (term); BIND … AS, VALUES and BOUND of a parameter fall back
+    assert "GROUP BY (<urn:x:a>)" in substitute_terms("SELECT ?x WHERE { ?s ?p ?x } GROUP BY ?x", {"x": iri})
+    for refused in ("SELECT ?x WHERE { BIND(1 AS ?x) }", "SELECT ?x WHERE { VALUES ?x { 1 } }",
+                    "SELECT ?x WHERE { FILTER(BOUND(?x)) }"):
+        with pytest.raises(NotSubstitutable):
+            substitute_terms(refused, {"x": iri})
+    hostile = ox.Literal('a" } ; DROP ALL ; #')
+    assert substitute_terms("ASK { ?s ?p ?x }", {"x": hostile}) == 'ASK { ?s ?p "a\\" } ; DROP ALL ; #" }'
+
+
+IRI_BY_IF = ("SELECT ?o ?x WHERE { VALUES ?o { 1 2 } "
+             "BIND(IF(?o = 1, confidence:verified, COALESCE(?none, confidence:secondary)) AS ?x) } ORDER BY ?o")
+
+
+def test_virtuoso_keeps_iris_chosen_by_if_under_order_by(api):
+    assert "IRI(IF(?o = 1," in keep_computed_iris(IRI_BY_IF)
+    assert keep_computed_iris('SELECT * { BIND(IF(?a, "x", 1) AS ?b) }') == 'SELECT * { BIND(IF(?a, "x", 1) AS ?b) }'
+    answer = api.get("/sparql", params={"query": IRI_BY_IF}, headers={"Accept": "application/sparql-results+json"})
+    rows = answer.json()["results"]["bindings"]
+    assert [(r["x"]["type"], r["x"]["value"].rsplit("/", 1)[-1]) for r in rows] == [("uri", "verified"),
+                                                                                   ("uri", "secondary")]
+
+
+def test_virtuoso_booleans_are_canonical(api):
+    answer = api.get("/sparql", params={"query": "SELECT DISTINCT ?b WHERE { ?s reekg:isEstimate ?b }"},
+                     headers={"Accept": "application/sparql-results+json"})
+    values = {r["b"]["value"] for r in answer.json()["results"]["bindings"]}
+    assert values == {"true", "false"}
 
 
 # --- faults -------------------------------------------------------------------------------------------------------
