@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -115,20 +116,7 @@ def _serialise(result: Any, job: Job, build_id: str | None) -> Reply:
         return Reply(ok=True, body=_boolean(bool(result), fmt), kind="boolean", format=fmt, rows=1,
                      build_id=build_id)
     if isinstance(result, ox.QueryTriples):
-        triples = []
-        for triple in result:
-            triples.append(triple)
-            if len(triples) > limit:
-                break
-        truncated = len(triples) > limit
-        del triples[limit:]
-        fmt = job.graph_format
-        extra = {"prefixes": job.prefixes} if fmt in ("turtle", "trig") and job.prefixes else {}
-        body = ox.serialize(triples, format=GRAPH_FORMATS[fmt], **extra) or b""
-        if truncated:
-            body = _graph_note(fmt, limit) + body
-        return Reply(ok=True, body=body, kind="graph", format=fmt, rows=len(triples), truncated=truncated,
-                     build_id=build_id)
+        return graph_reply(result, job, build_id)
     variables = [v.value for v in result.variables]
     rows = []
     for solution in result:
@@ -141,6 +129,26 @@ def _serialise(result: Any, job: Job, build_id: str | None) -> Reply:
     link = f"{job.truncation_link}?limit={limit}" if truncated else None
     body = _WRITERS[fmt](variables, rows, link)
     return Reply(ok=True, body=body, kind="solutions", format=fmt, rows=len(rows), truncated=truncated,
+                 build_id=build_id)
+
+
+def graph_reply(triples: Iterable[ox.Triple], job: Job, build_id: str | None) -> Reply:
+    """A graph answer (CONSTRUCT, DESCRIBE, a Graph Store read, a remote engine's triples) capped at
+    ``job.max_rows`` and serialised as ``job.graph_format``, saying so when it was cut."""
+    limit = job.max_rows
+    kept = []
+    for triple in triples:
+        kept.append(triple)
+        if len(kept) > limit:
+            break
+    truncated = len(kept) > limit
+    del kept[limit:]
+    fmt = job.graph_format
+    extra = {"prefixes": job.prefixes} if fmt in ("turtle", "trig") and job.prefixes else {}
+    body = ox.serialize(kept, format=GRAPH_FORMATS[fmt], **extra) or b""
+    if truncated:
+        body = _graph_note(fmt, limit) + body
+    return Reply(ok=True, body=body, kind="graph", format=fmt, rows=len(kept), truncated=truncated,
                  build_id=build_id)
 
 

@@ -35,7 +35,7 @@ from reekg.loaders.remote import RemoteError, RemoteStore
 
 from . import lexer
 from .errors import NotReady, QueryTimeout
-from .execution import GRAPH_FORMATS, Job, Reply, _boolean, _graph_note, _serialise, decode_term
+from .execution import Job, Reply, _boolean, _serialise, decode_term, graph_reply
 from .pool import Snapshot
 
 SOLUTIONS_ACCEPT = "application/sparql-results+json"
@@ -373,21 +373,8 @@ class RemoteBackend:
                "text/turtle": ox.RdfFormat.TURTLE}.get(media)
         if rdf is None:
             raise ValueError(f"unexpected content type {content_type!r}")
-        limit = job.max_rows
-        triples = []
-        for quad in ox.parse(body, format=rdf):
-            triples.append(ox.Triple(quad.subject, quad.predicate, quad.object))
-            if len(triples) > limit:
-                break
-        truncated = len(triples) > limit
-        del triples[limit:]
-        fmt = job.graph_format
-        extra = {"prefixes": job.prefixes} if fmt in ("turtle", "trig") and job.prefixes else {}
-        out = ox.serialize(triples, format=GRAPH_FORMATS[fmt], **extra) or b""
-        if truncated:
-            out = _graph_note(fmt, limit) + out
-        return Reply(ok=True, body=out, kind="graph", format=fmt, rows=len(triples), truncated=truncated,
-                     build_id=build_id)
+        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=rdf))
+        return graph_reply(triples, job, build_id)
 
     def status(self) -> dict[str, Any]:
         # No local workers: the remote store is "the worker"; whether it answers is what snapshot() tells.
