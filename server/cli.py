@@ -70,8 +70,8 @@ def _serve_with_granian(settings: dict[str, Any]) -> None:
     Granian(
         "reekg.server.wsgi:create", factory=True, interface=Interfaces.WSGI,
         address=settings["host"], port=settings["port"], workers=settings["workers"],
-        blocking_threads=settings["threads"], websockets=False, log_access=False,  # reekg logs its own access
-        respawn_failed_workers=True,
+        blocking_threads=settings["threads"], backpressure=settings["threads"],  # requests in Python at once
+        websockets=False, log_access=False, respawn_failed_workers=True,  # reekg writes its own access log
     ).serve()
 
 
