@@ -1,8 +1,9 @@
 """``reekg serve``: the service under granian (default) or gunicorn, or Flask's reloader with ``--dev``.
 
 granian, a Rust HTTP server with a WSGI interface, is the default: in ``python -m bench`` replayed answers
-of a small lookup reached 10,310 requests/s on this 2-core machine where gunicorn reached 2,801; gunicorn (gthread) stays available with ``http_server = gunicorn``. Flask and the servers are
-imported inside the command so that ``reekg --help`` stays fast.
+of a small lookup reached 10,310 requests/s on this 2-core machine where gunicorn reached 2,801; gunicorn
+(gthread) stays available with ``http_server = gunicorn``. Flask and the servers are imported inside the
+command so that ``reekg --help`` stays fast.
 """
 
 from __future__ import annotations
