@@ -42,6 +42,7 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _OUTBOUND = re.compile(r"service|from|using", re.IGNORECASE)
+_UPDATE_OUTBOUND = re.compile(r"load|with", re.IGNORECASE)  # checked on updates only (see update_suspicious)
 _UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
 _QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
@@ -60,6 +61,9 @@ class QueryShape:
     from_graphs: list[str | None] = field(default_factory=list)
     from_named: list[str | None] = field(default_factory=list)
     suspicious: list[str] = field(default_factory=list)  # words that contain an outbound keyword
+    loads: list[str | None] = field(default_factory=list)  # LOAD targets (updates)
+    withs: list[str | None] = field(default_factory=list)  # WITH graphs (updates)
+    update_suspicious: list[str] = field(default_factory=list)  # words that hide LOAD or WITH
 
     @property
     def is_update(self) -> bool:
@@ -133,6 +137,20 @@ def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> Query
             (shape.from_named if named else shape.from_graphs).append(resolve(j))
             i = j + 1
             continue
+        if upper == "LOAD":
+            j = i + 1
+            if j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "SILENT":
+                j += 1
+            shape.loads.append(resolve(j))
+            i = j + 1
+            continue
+        if upper == "WITH":
+            shape.withs.append(resolve(i + 1))
+            i += 2
+            continue
+        if (kind == "word" and _UPDATE_OUTBOUND.search(text)) or (kind == "pname" and prefix
+                                                                   and _UPDATE_OUTBOUND.search(prefix)):
+            shape.update_suspicious.append(text)
         outbound_word = kind == "word" and _OUTBOUND.search(text)
         outbound_prefix = kind == "pname" and prefix and _OUTBOUND.search(prefix)
         if outbound_word or outbound_prefix:

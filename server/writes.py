@@ -24,7 +24,6 @@ a dry run at ``/validate`` (issue 3, item 2).
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -141,61 +140,11 @@ def _body_size_check() -> None:
 
 # --- the outbound gate ----------------------------------------------------------------------------
 
-_LOAD_LIKE = re.compile(r"load|with", re.IGNORECASE)
-
-
-def _targets(text: str, prefixes: dict[str, str]) -> tuple[list[str | None], list[str | None], list[str]]:
-    """LOAD and WITH targets (None when not an IRI or a declared name) and words that hide LOAD/WITH."""
-    tokens = [(m.lastgroup, m.group(0), m.group("prefix") or "", m.group("local"))
-              for m in lexer._TOKEN.finditer(text) if m.lastgroup not in ("ws", "comment")]
-    declared = dict(prefixes)
-    loads: list[str | None] = []
-    withs: list[str | None] = []
-    suspicious: list[str] = []
-
-    def resolve(i: int) -> str | None:
-        if i >= len(tokens):
-            return None
-        kind, token, prefix, local = tokens[i]
-        if kind == "iri":
-            iri = lexer._unescape(token[1:-1])
-            return iri if ":" in iri.split("/")[0] else None  # a relative IRI is refused (no BASE games)
-        if kind == "pname" and prefix in declared and local is not None:
-            return declared[prefix] + re.sub(r"\\(.)", r"\1", local)
-        return None
-
-    i = 0
-    while i < len(tokens):
-        kind, token, prefix, _ = tokens[i]
-        upper = token.upper() if kind == "word" else ""
-        if upper == "PREFIX" and i + 2 < len(tokens) and tokens[i + 1][0] == "pname":
-            target = resolve(i + 2)
-            if target is not None:
-                declared[tokens[i + 1][2]] = target
-            i += 3
-            continue
-        if upper == "LOAD":
-            j = i + 1
-            if j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "SILENT":
-                j += 1
-            loads.append(resolve(j))
-            i = j + 1
-            continue
-        if upper == "WITH":
-            withs.append(resolve(i + 1))
-            i += 2
-            continue
-        if (kind == "word" and _LOAD_LIKE.search(token)) or (kind == "pname" and _LOAD_LIKE.search(prefix)):
-            suspicious.append(token)
-        i += 1
-    return loads, withs, suspicious
-
-
 def gate_update(text: str, *, prefixes: dict[str, str], store_graphs: frozenset[str], graph_prefix: str,
                 allow: tuple[str, ...]) -> None:
     """Refuse an update that would reach outside the store (raises Refused, naming the clause)."""
     shape = lexer.analyse(text, prefixes)
-    loads, withs, hidden = _targets(text, prefixes)
+    loads, withs, hidden = shape.loads, shape.withs, shape.update_suspicious
 
     def allowed(iri: str | None) -> bool:
         return iri is not None and any(iri.startswith(a) for a in allow)
