@@ -2,9 +2,11 @@
 folder on free loopback ports, the curated graph published into it with ``reekg build`` (store = sparql) and a
 real ``reekg serve`` on it.
 
-An engine that is not installed here skips its tests, saying why. On CI (``CI`` set) ``oxigraph serve`` must
-run (the ``oxigraph`` package is in the test extra); Virtuoso runs when installed (scripts/test does not
-install it yet: its answers still differ on the queries in VIRTUOSO_KNOWN; issue 6 stays open for them).
+An engine that is not installed here skips its tests, saying why. On CI (``CI`` set) both must run:
+``oxigraph serve`` comes with the test extra (pip package ``oxigraph``), Virtuoso with Debian's
+``virtuoso-opensource``, which scripts/test installs when ``virtuoso-t`` is missing. Every library query gives
+the embedded store's answers on both; test_remote_store.py names each Virtuoso deviation met on the way, those
+the adapter handles and those the library queries are written around.
 """
 
 from __future__ import annotations
@@ -25,43 +27,7 @@ from serverkit import running_server
 from reekg import settings as settings_registry
 from reekg.loaders.build import BuildResult, build
 
-REQUIRED_ON_CI = {"oxigraph"}
-
-# Virtuoso 7.2.5 deviations not handled yet, per library query (server/queries/NAME.rq), each with what was seen.
-# The deviations the adapter handles are named by tests in test_remote_store.py.
-VIRTUOSO_KNOWN = {
-    "functions": "GROUP_CONCAT over a group where some members leave ?componentLabel unbound: the embedded store "
-                 "(Oxigraph) leaves ?components unbound, Virtuoso concatenates the bound values (SPARQL 1.1 "
-                 "§18.5.1 leaves errors in aggregates open); Oxigraph also keeps the common language tag on "
-                 "GROUP_CONCAT, Virtuoso gives a simple literal (as SPARQL 1.1 says)",
-    "heavy-sources": "GROUP_CONCAT over only unbound values is \"\" on Virtuoso, unbound on Oxigraph (as in "
-                     "functions); and two Greenland mines are missing: FILTER(… || EXISTS { ?site "
-                     "reekg:elementEmphasis ?heavy }) with ?heavy from a BIND outside the EXISTS is not matched "
-                     "by Virtuoso",
-    "production-share": "xsd:decimal division: Virtuoso keeps 15 significant digits (0.692307692307692), "
-                        "Oxigraph 18 (XSD 1.0 asks for at least 18)",
-    "substitutes": "no rows on Virtuoso (embedded: 12); not yet reduced to the construct that differs",
-    "trace": "87 rows on Virtuoso, 112 embedded: \"upstream\" hops are missing; not yet reduced to the construct "
-             "that differs (candidates: nested UNION with GRAPH ?gSite, FILTER(… || EXISTS { … }))",
-}
-# The API tests borrowed from tests/server that still fail on Virtuoso, and the library query behind each. (The
-# trace and scenario tests pass there: their checks do not reach the rows trace and substitutes lose.)
-API_QUERIES = {
-    "test_substitutes_for_dy_in_magnets_are_ranked_with_trade_offs_and_control_status": ("substitutes",),
-}
-
-
-def pytest_collection_modifyitems(items) -> None:
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if not callspec or callspec.params.get("engine") != "virtuoso":
-            continue
-        queries = (callspec.params["name"],) if "name" in callspec.params else API_QUERIES.get(item.originalname, ())
-        known = [q for q in queries if q in VIRTUOSO_KNOWN]
-        if known:
-            reason = "; ".join(f"{q}: {VIRTUOSO_KNOWN[q]}" for q in known)
-            item.add_marker(pytest.mark.xfail(reason=f"Virtuoso 7.2.5 deviation not handled yet — {reason}",
-                                              strict=True))
+REQUIRED_ON_CI = {"oxigraph", "virtuoso"}
 
 
 def start_engine(kind: str, folder: Path) -> Engine:
