@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import gc
+import shutil
 import time
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph
+from rdflib import BNode, Graph, URIRef
 from rdflib.compare import to_canonical_graph
-from rdflib.namespace import RDF
 from rdflib.term import Node
 from tqdm import tqdm
 
@@ -28,9 +28,9 @@ from reekg.settings import DEFAULT_BASE_IRI
 
 from .csvw import MappedTables, map_tables
 from .errors import LoadError, Place
-from .inference import materialise
+from .inference import compile_rules, infer_into
 from .namespaces import PROV, Namespaces
-from .rdf_files import from_oxigraph, read_triples
+from .rdf_files import from_oxigraph, stream_into
 from .remote import RemoteError, RemoteStore, publish
 from .remote import partner_quads as remote_partner_quads
 from .store import StoreHome, content_hash, to_oxigraph
@@ -70,13 +70,14 @@ def load_shapes(ns: Namespaces) -> Graph:
 
 @dataclass
 class Assembled:
-    """Everything a build produces before it is written: quads by graph, and where facts came from."""
+    """Everything a build produces before it is written: every graph in an in-memory store (ontology, tables,
+    partner graphs, inferred), and where the facts came from."""
 
     ns: Namespaces
-    quads: list[Quad]
+    store: ox.Store
     ontology: Graph
     tables: MappedTables
-    partner_subjects: dict[Node, Place] = field(default_factory=dict)
+    partner_files: dict[str, Place] = field(default_factory=dict)  # partner graph IRI → where it came from
     inferred: int = 0
 
     def locate(self, focus: Node, path: Node | None) -> Place:
@@ -89,17 +90,32 @@ class Assembled:
             return Place(place.file, place.line, field_name)
         if focus in self.tables.referrers:  # a link to something no row describes (an unknown code)
             return self.tables.referrers[focus]
-        if focus in self.partner_subjects:
-            return Place(self.partner_subjects[focus].file, None, str(focus))
+        if isinstance(focus, (URIRef, BNode)):
+            for quad in self.store.quads_for_pattern(to_oxigraph(focus), None, None, None):
+                if quad.graph_name.value in self.partner_files:
+                    return Place(self.partner_files[quad.graph_name.value].file, None, str(focus))
         return Place("(graph)", None, str(focus))
 
+    def close(self) -> None:
+        """Let go of the store (an on-disk one is closed when its last reference goes)."""
+        self.store = None
+        gc.collect()
+
+    def quads(self) -> Iterator[ox.Quad]:
+        return iter(self.store)
+
     def union(self) -> Graph:
+        """Every triple as one rdflib graph (for pySHACL)."""
         graph = Graph()
         for prefix, iri in self.ns.prefixes().items():
             graph.bind(prefix, iri)
-        for s, p, o, _ in self.quads:
-            graph.add((s, p, o))
+        graph.addN((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object), graph)
+                   for q in self.store)
         return graph
+
+    def triples_in(self, graphs: Iterable[str]) -> list[tuple[Node, Node, Node]]:
+        return [(from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object))
+                for g in graphs for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(g))]
 
 
 @dataclass
@@ -110,10 +126,16 @@ class BuildResult:
     manifest: dict[str, Any]
 
 
+def _ox_quad(quad: Quad | ox.Quad) -> ox.Quad:
+    return quad if isinstance(quad, ox.Quad) else ox.Quad(*(to_oxigraph(t) for t in quad))
+
+
 def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[Path] = (),
-             *, kept: Iterable[Quad] = (), progress: bool = False) -> Assembled:
-    """Map the tables and partner files, add ``kept`` quads (partner graphs carried over from the live store),
-    the ontology and the inferred graph."""
+             *, kept: Iterable[Quad | ox.Quad] = (), progress: bool = False,
+             store: ox.Store | None = None) -> Assembled:
+    """Map the tables, stream the partner files, add ``kept`` quads (partner graphs carried over from the live
+    store), the ontology and the inferred graph, all into ``store`` (empty; by default a new in-memory one).
+    A build passes its new on-disk store: memory then stays flat however large the partner files are."""
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     metadata = data_dir / METADATA_FILE
     if not metadata.exists():
@@ -121,45 +143,54 @@ def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[P
     ontology = load_ontology(ns)
     with tqdm(desc="tables", unit="row", disable=not progress, leave=False) as rows:
         tables = map_tables(metadata, ns, on_row=lambda: rows.update())
-    quads: list[Quad] = [(s, p, o, ns.ontology_graph) for s, p, o in ontology]
-    quads.extend(tables.quads)
+    store = ox.Store() if store is None else store
+    ontology_graph = to_oxigraph(ns.ontology_graph)
+    store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), ontology_graph) for s, p, o in ontology)
+    store.extend(_ox_quad(q) for q in tables.quads)
     # Describe each source graph inside itself: the graph is derived from its source (PROV-O).
+    source_prefix = str(ns.source_graph(""))
     for graph in {q[3] for q in tables.quads}:
-        if str(graph).startswith(str(ns.source_graph(""))):
-            source_id = str(graph)[len(str(ns.source_graph(""))):]
-            quads.append((graph, PROV.wasDerivedFrom, ns.entity("source", source_id), graph))
-    assembled = Assembled(ns=ns, quads=quads, ontology=ontology, tables=tables)
-    for s, p, o, g in kept:
-        quads.append((s, p, o, g))
-        assembled.partner_subjects.setdefault(s, Place(f"(kept from the store) {g}"))
+        if str(graph).startswith(source_prefix):
+            source = ns.entity("source", str(graph)[len(source_prefix):])
+            store.add(ox.Quad(to_oxigraph(graph), to_oxigraph(PROV.wasDerivedFrom), to_oxigraph(source),
+                              to_oxigraph(graph)))
+    assembled = Assembled(ns=ns, store=store, ontology=ontology, tables=tables)
+    kept_graphs: set[str] = set()
+
+    def carried() -> Iterator[ox.Quad]:
+        for quad in kept:
+            quad = _ox_quad(quad)
+            kept_graphs.add(quad.graph_name.value)
+            yield quad
+
+    store.bulk_extend(carried())
+    for graph in kept_graphs:
+        assembled.partner_files[graph] = Place(f"(kept from the store) {graph}")
     for path in extra_rdf:
         path = Path(path)
-        graph = ns.partner_graph(path.stem)
-        triples = read_triples(path)
-        if any(isinstance(t, BNode) for triple in triples for t in triple):  # canonical names: a stable hash
-            triples = to_canonical_graph(triples)  # (slow and memory-hungry: skipped when there are none)
-        for s, p, o in triples:
-            quads.append((s, p, o, graph))
-            assembled.partner_subjects.setdefault(s, Place(str(path)))
-    asserted = {(s, p, o) for s, p, o, g in quads if g != ns.ontology_graph}
-    inferred = materialise(asserted, ontology, instance_prefix=str(ns.id))
-    quads.extend((s, p, o, ns.inferred_graph) for s, p, o in sorted(inferred))
-    assembled.inferred = len(inferred)
+        graph = to_oxigraph(ns.partner_graph(path.stem))
+        if store.contains_named_graph(graph):  # the same file name twice: the last one wins
+            store.remove_graph(graph)
+        with tqdm(desc=path.name, unit="triple", unit_scale=True, disable=not progress, leave=False) as bar:
+            stream_into(store, path, graph, on_batch=bar.update)
+        assembled.partner_files[graph.value] = Place(str(path))
+    assembled.inferred = infer_into(store, compile_rules(ontology), instance_prefix=str(ns.id),
+                                    graph=to_oxigraph(ns.inferred_graph))
     return assembled
 
 
 def statistics(assembled: Assembled) -> dict[str, Any]:
-    ns = assembled.ns
-    per_graph = Counter(str(g) for _, _, _, g in assembled.quads)
-    reekg = str(ns.reekg)
+    """Counts for the manifest, read from the store (SPARQL in Rust, not a Python walk over every quad)."""
+    ns, store = assembled.ns, assembled.store
+    per_graph = {r["g"].value: int(r["n"].value) for r in store.query(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
+    reekg, ids = str(ns.reekg), str(ns.id)
     # a class counted once per instance even if typed in two graphs (asserted and inferred)
-    instances: dict[str, set] = {}
-    for s, p, o, _ in assembled.quads:
-        if p == RDF.type and str(o).startswith(reekg) and str(s).startswith(str(ns.id)):
-            instances.setdefault(str(o)[len(reekg):], set()).add(s)
-    per_class = Counter({k: len(v) for k, v in instances.items()})
+    per_class = {r["c"].value[len(reekg):]: int(r["n"].value) for r in store.query(
+        "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { GRAPH ?g { ?s a ?c } "
+        f"FILTER(STRSTARTS(STR(?c), {ox.Literal(reekg)}) && STRSTARTS(STR(?s), {ox.Literal(ids)})) }} GROUP BY ?c")}
     return {
-        "quads": len(assembled.quads),
+        "quads": len(store),
         "triples_per_graph": dict(sorted(per_graph.items())),
         "instances_per_class": dict(sorted(per_class.items())),
         "rows_per_table": dict(sorted(assembled.tables.rows.items())),
@@ -195,18 +226,16 @@ def _build_lock(home: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def partner_quads(home: StoreHome, ns: Namespaces, *, replaced: set[str] = frozenset()) -> list[Quad]:
+def partner_quads(home: StoreHome, ns: Namespaces, *, replaced: set[str] = frozenset()) -> Iterator[ox.Quad]:
     """The partner graphs of the live store (loaded with --add or written through the service), so that a
     rebuild from the tables does not lose them; graphs in ``replaced`` are left out (a file re-added)."""
     if home.current() is None:
-        return []
+        return
     prefix = str(ns.partner_graph(""))
     store = home.open()
-    return [
-        (from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object), from_oxigraph(q.graph_name))
-        for graph in store.named_graphs() if graph.value.startswith(prefix) and graph.value not in replaced
-        for q in store.quads_for_pattern(None, None, None, graph)
-    ]
+    for graph in store.named_graphs():
+        if graph.value.startswith(prefix) and graph.value not in replaced:
+            yield from store.quads_for_pattern(None, None, None, graph)
 
 
 def _remote(settings: dict[str, Any]) -> RemoteStore | None:
@@ -223,6 +252,19 @@ def _remote_call(action, what: str):
     except RemoteError as exc:
         raise LoadError([], f"{what} failed: {exc.message} (the graphs the remote store serves are unchanged)"
                         ) from None
+
+
+def _validate(assembled: Assembled, validation: str, extra_rdf: list[Path]) -> ValidationReport:
+    ns = assembled.ns
+    if validation == "full":
+        return validate(assembled.union(), load_shapes(ns), assembled.locate)
+    if validation == "incremental":
+        from .incremental import StoreIndex, validate_focus
+
+        changes = assembled.triples_in(str(ns.partner_graph(p.stem)) for p in extra_rdf)
+        return validate_focus(StoreIndex(assembled.store), load_shapes(ns), assembled.locate, ns,
+                              changes=changes, full_graph=assembled.union).report
+    return ValidationReport(conforms=True)
 
 
 def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress: bool = False,
@@ -246,7 +288,7 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
     ns = Namespaces(settings["base_iri"])
     data_dir = Path(settings["data_dir"]) if settings.get("data_dir") else None
     extra_rdf = [Path(p) for p in extra_rdf]
-    kept: list[Quad] = []
+    kept: Iterable[Quad | ox.Quad] = ()
     remote = _remote(settings)
     if keep_partner_graphs:
         replaced = {str(ns.partner_graph(p.stem)) for p in extra_rdf}
@@ -255,42 +297,38 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
         else:
             kept = _remote_call(lambda: remote_partner_quads(remote, ns.base, str(ns.partner_graph("")),
                                                              replaced=replaced), "reading the partner graphs")
-    assembled = assemble(ns, data_dir, extra_rdf, kept=kept, progress=progress)
-    timings["assemble"] = time.perf_counter() - started
-    mark = time.perf_counter()
-    if validation == "full":
-        report = validate(assembled.union(), load_shapes(ns), assembled.locate)
-    elif validation == "incremental":
-        from .incremental import GraphIndex, validate_focus
-
-        union = assembled.union()
-        partner_graphs = {ns.partner_graph(p.stem) for p in extra_rdf}
-        changes = [(s, p, o) for s, p, o, g in assembled.quads if g in partner_graphs]
-        report = validate_focus(GraphIndex(union), load_shapes(ns), assembled.locate, ns, changes=changes,
-                                full_graph=lambda: union).report
-    else:
-        report = ValidationReport(conforms=True)
-    timings["validate"] = time.perf_counter() - mark
-    if not report.conforms:
-        raise LoadError(report.violations, report.summary())
-    digest = content_hash(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), to_oxigraph(g))
-                          for s, p, o, g in assembled.quads)
-    manifest = new_manifest(digest, ns, report, validation=validation, **statistics(assembled))
-    build_id = manifest["build_id"]
-    store_path = None
-    if write and remote is not None:
+    home = StoreHome(settings["home"])
+    folder = home.scratch()
+    try:
+        assembled = assemble(ns, data_dir, extra_rdf, kept=kept, progress=progress, store=ox.Store(str(folder)))
+        timings["assemble"] = time.perf_counter() - started
         mark = time.perf_counter()
-        with _build_lock(Path(settings["home"]).expanduser()):
-            _remote_call(lambda: publish(remote, ns.base, build_id, assembled.quads, {**manifest, "timings_s": timings},
-                                         on_batch=on_batch), "publishing the build")
-        timings["write"] = time.perf_counter() - mark
-    elif write:
-        home = StoreHome(settings["home"])
+        report = _validate(assembled, validation, extra_rdf)
+        timings["validate"] = time.perf_counter() - mark
+        if not report.conforms:
+            raise LoadError(report.violations, report.summary())
         mark = time.perf_counter()
-        with _build_lock(home.home):
-            store_path = home.write(build_id, assembled.quads, {**manifest, "timings_s": timings})
-            home.prune()
+        digest = content_hash(assembled.store)
+        manifest = new_manifest(digest, ns, report, validation=validation, **statistics(assembled))
+        timings["describe"] = time.perf_counter() - mark
+        build_id = manifest["build_id"]
+        store_path = None
+        mark = time.perf_counter()
+        if write and remote is not None:
+            with _build_lock(home.home):
+                _remote_call(lambda: publish(remote, ns.base, build_id, assembled.quads(),
+                                             {**manifest, "timings_s": timings}, on_batch=on_batch),
+                             "publishing the build")
+        elif write:
+            assembled.store.optimize()
+            assembled.close()  # RocksDB closed before the folder is moved and published
+            with _build_lock(home.home):
+                store_path = home.adopt(folder, build_id, {**manifest, "timings_s": timings})
+                home.prune()
         timings["write"] = time.perf_counter() - mark
+    finally:
+        assembled = None
+        shutil.rmtree(folder, ignore_errors=True)  # gone already once adopted
     timings["total"] = time.perf_counter() - started
     manifest["timings_s"] = {k: round(v, 3) for k, v in timings.items()}
     return BuildResult(build_id, store_path, report, manifest)

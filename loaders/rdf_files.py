@@ -1,18 +1,22 @@
 """Partner RDF files (Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML) read with their error positions.
 
 pyoxigraph parses every format and says where a syntax error is (line and column), which rdflib's
-N-Triples and N-Quads parsers do not; the terms are handed on as rdflib terms for inference and SHACL.
+N-Triples and N-Quads parsers do not. A build streams a file into its store (:func:`stream_into`: memory
+stays flat however large the file); :func:`read_triples` hands the terms on as rdflib terms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
 from rdflib.term import Node
 
 from .errors import LoadError, Place, Problem
+from .store import to_oxigraph as to_ox
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -44,13 +48,23 @@ def from_oxigraph(term) -> Node:
     raise TypeError(f"unsupported term {term!r}")
 
 
-def read_triples(path: Path, *, shown: str | None = None) -> Graph:
-    """Every triple in an RDF file (graph names of quad formats are dropped: the caller assigns one)."""
-    shown = shown or str(path)
+def _format(path: Path, shown: str) -> ox.RdfFormat:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         known = ", ".join(sorted(FORMATS))
         raise LoadError([Problem(Place(shown), f"unknown RDF file type {path.suffix!r} (known: {known})")])
+    return fmt
+
+
+def _syntax_error(exc: SyntaxError, shown: str) -> LoadError:
+    message = exc.msg.split(" (line")[0]
+    return LoadError([Problem(Place(shown, exc.lineno), message)], f"{shown} is not valid RDF")
+
+
+def read_triples(path: Path, *, shown: str | None = None) -> Graph:
+    """Every triple in an RDF file (graph names of quad formats are dropped: the caller assigns one)."""
+    shown = shown or str(path)
+    fmt = _format(path, shown)
     try:
         graph = Graph()
         with path.open("rb") as handle:
@@ -58,7 +72,49 @@ def read_triples(path: Path, *, shown: str | None = None) -> Graph:
                 graph.add((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object)))
         return graph
     except SyntaxError as exc:
-        message = exc.msg.split(" (line")[0]
-        raise LoadError([Problem(Place(shown, exc.lineno), message)], f"{shown} is not valid RDF") from None
+        raise _syntax_error(exc, shown) from None
     except OSError as exc:
+        raise LoadError([Problem(Place(shown), f"cannot read: {exc.strerror or exc}")]) from None
+
+
+class _HasBlankNodes(Exception):
+    pass
+
+
+BATCH = 100_000
+
+
+def stream_into(store: ox.Store, path: Path, graph: ox.NamedNode, *, shown: str | None = None,
+                on_batch: Callable[[int], object] | None = None) -> None:
+    """Add every triple of an RDF file to ``graph`` in ``store`` (graph names of quad formats are dropped),
+    streamed in batches. A file with blank nodes is read whole and its blank nodes named canonically
+    (``rdflib.compare.to_canonical_graph``), so the same file always gives the same quads and content hash;
+    that is slow and memory-hungry, and partner files at scale have none. On an error, nothing of the file
+    stays in ``store``."""
+    shown = shown or str(path)
+    fmt = _format(path, shown)
+    try:
+        with path.open("rb") as handle:
+            batch: list[ox.Quad] = []
+            for q in ox.parse(handle, format=fmt, base_iri=path.resolve().as_uri()):
+                if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode):
+                    raise _HasBlankNodes
+                batch.append(ox.Quad(q.subject, q.predicate, q.object, graph))
+                if len(batch) >= BATCH:
+                    store.bulk_extend(batch)
+                    if on_batch:
+                        on_batch(len(batch))
+                    batch = []
+            store.bulk_extend(batch)
+            if on_batch:
+                on_batch(len(batch))
+    except _HasBlankNodes:
+        store.remove_graph(graph)
+        triples = to_canonical_graph(read_triples(path, shown=shown))
+        store.bulk_extend(ox.Quad(*(to_ox(t) for t in triple), graph) for triple in triples)
+    except SyntaxError as exc:
+        store.remove_graph(graph)
+        raise _syntax_error(exc, shown) from None
+    except OSError as exc:
+        store.remove_graph(graph)
         raise LoadError([Problem(Place(shown), f"cannot read: {exc.strerror or exc}")]) from None

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -28,16 +29,22 @@ MANIFEST = "build.json"
 
 
 def content_hash(quads: Iterable[ox.Quad]) -> str:
-    """SHA-256 of the sorted N-Quads lines as Oxigraph writes them: the same graph always gets the same hash,
-    whether a build or a write produced it."""
-    digest = hashlib.sha256()
-    for line in sorted(f"{q} .\n" for q in quads):
-        digest.update(line.encode("utf-8"))
-    return digest.hexdigest()
+    """The identity of a set of quads: the same graph always gets the same hash, whether a build, a write or a
+    remote store produced it, and in whatever order the quads come.
+
+    Each quad's N-Quads line (as Oxigraph writes it) is hashed with SHA-256 and the digests are added modulo
+    2^256 (an incremental multiset hash, Bellare and Micciancio's AdHash): it streams, so a 10^6-quad build
+    needs no sorted copy of its lines in memory. Give each quad once (a store's quads are distinct)."""
+    total = 0
+    for quad in quads:
+        total += int.from_bytes(hashlib.sha256(f"{quad} .\n".encode()).digest(), "big")
+    return f"{total % 2**256:064x}"
 
 
 def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as a pyoxigraph term."""
+    """An rdflib term as a pyoxigraph term (a pyoxigraph term is returned as it is)."""
+    if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)):
+        return term
     if isinstance(term, URIRef):
         return ox.NamedNode(str(term))
     if isinstance(term, BNode):
@@ -77,22 +84,38 @@ class StoreHome:
             raise FileNotFoundError(f"no store has been built under {self.home} yet: run `reekg build`")
         return ox.Store.read_only(str(path))
 
-    def write(self, build_id: str, quads: Iterable[tuple[Node, Node, Node, Node] | ox.Quad],
+    def write(self, build_id: str, quads: ox.Store | Iterable[tuple[Node, Node, Node, Node] | ox.Quad],
               manifest: dict[str, Any]) -> Path:
-        """Write a complete new store (rdflib or pyoxigraph quads), then make it current. Nothing is switched
-        if this raises."""
+        """Write a complete new store (an in-memory store, or rdflib or pyoxigraph quads), then make it current.
+        Nothing is switched if this raises."""
         self.stores.mkdir(parents=True, exist_ok=True)
         target = self.stores / build_id
         if target.exists():
             shutil.rmtree(target)
         store = ox.Store(str(target))
-        store.bulk_extend(
-            q if isinstance(q, ox.Quad) else ox.Quad(*(to_oxigraph(t) for t in q)) for q in quads
-        )
+        # (Store.load and bulk_load would rename blank nodes, and the content hash with them.)
+        store.bulk_extend(q if isinstance(q, ox.Quad) else ox.Quad(*(to_oxigraph(t) for t in q)) for q in quads)
         store.flush()
         store.optimize()
         del store  # closes RocksDB before the store is published
         # build.json is written last: a folder without it is an interrupted build, never served.
+        (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        self._point_to(target)
+        return target
+
+    def scratch(self) -> Path:
+        """A new, empty folder for a store being built (outside ``stores/``: prune never takes it)."""
+        folder = self.home / ".building" / f"{os.getpid()}-{time.time_ns()}"
+        folder.mkdir(parents=True)
+        return folder
+
+    def adopt(self, folder: Path, build_id: str, manifest: dict[str, Any]) -> Path:
+        """Make a complete store built in ``folder`` (closed) the build ``build_id``, then current."""
+        self.stores.mkdir(parents=True, exist_ok=True)
+        target = self.stores / build_id
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(folder, target)
         (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         self._point_to(target)
         return target
@@ -113,6 +136,19 @@ class StoreHome:
                           key=lambda p: p.name, reverse=True)  # build ids start with their UTC time
         doomed = [p for p in self.stores.iterdir() if not (p / MANIFEST).exists()]
         doomed += [p for p in complete[keep:] if p != live]
+        building = self.home / ".building"
+        if building.exists():  # stores whose build was killed (the folder name starts with its pid)
+            doomed += [p for p in building.iterdir() if not _alive(int(p.name.split("-")[0]))]
         for path in doomed:
             shutil.rmtree(path, ignore_errors=True)
         return doomed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -6,9 +6,11 @@ import csv
 import json
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 
 from reekg.cli import main
+from reekg.loaders.store import content_hash
 
 
 def edit_cell(table: Path, row_id: str, column: str, value: str) -> int:
@@ -150,3 +152,41 @@ def test_query_prints_construct_results_as_rdf(runner, curated_home, fmt, fragme
                                   "CONSTRUCT { ?e rdfs:label ?l } WHERE { ?e reekg:symbol 'Nd' ; rdfs:label ?l }"])
     assert result.exit_code == 0, result.output
     assert fragment in result.output and "釹" in result.output
+
+
+def test_the_manifest_hash_is_the_hash_of_the_quads_the_store_serves(curated_build):
+    store = ox.Store.read_only(str(curated_build.store_path))
+    quads = list(store)
+    assert curated_build.manifest["quads"] == len(quads)
+    assert content_hash(quads) == curated_build.manifest["content_sha256"]
+    assert content_hash(reversed(quads)) == content_hash(quads)  # order-free: a remote store's order will do
+    assert content_hash(quads[1:]) != content_hash(quads)
+
+
+def test_blank_nodes_of_a_partner_file_get_the_same_names_in_every_build(runner, tmp_path):
+    partner = tmp_path / "partner.ttl"
+    partner.write_text('<https://w3id.org/reekg/id/element/Nd> <http://www.w3.org/2000/01/rdf-schema#seeAlso> '
+                       '[ <http://www.w3.org/2000/01/rdf-schema#comment> "a note" ] .\n')
+    hashes = set()
+    for run in ("a", "b"):
+        result = runner.invoke(main, ["--home", str(tmp_path / run), "build", "--json", "--add", str(partner)])
+        assert result.exit_code == 0, result.output
+        hashes.add(json.loads(result.output)["content_sha256"])
+    assert len(hashes) == 1
+
+
+def test_a_syntax_error_deep_in_a_large_partner_file_leaves_no_half_built_store(runner, tmp_path):
+    partner = tmp_path / "big.nt"
+    good = '<https://w3id.org/reekg/id/element/Nd> <http://www.w3.org/2000/01/rdf-schema#comment> "n{}" .\n'
+    lines = [good.format(i) for i in range(250_000)]  # more than one batch reaches the store before the error
+    lines.append("<https://w3id.org/reekg/id/element/Nd> <oops .\n")
+    partner.write_text("".join(lines))
+    home = tmp_path / "home"
+    assert runner.invoke(main, ["--home", str(home), "build"]).exit_code == 0
+    before = (home / "current").resolve()
+    result = runner.invoke(main, ["--home", str(home), "build", "--add", str(partner)])
+    assert result.exit_code == 1
+    assert f"{partner}:250001" in result.output
+    assert (home / "current").resolve() == before
+    assert not any((home / ".building").iterdir())   # the scratch store is gone
+    assert [p.name for p in (home / "stores").iterdir()] == [before.name]
