@@ -30,7 +30,10 @@ gives the same answer on every engine; each has a probe in ``test_portable_forms
 form answers on the engine as on the embedded store, and, where the rewrite keeps the meaning, the deviant form
 answers alike on the embedded store):
 * ``sameTerm`` inside another expression (COALESCE, IF, ``!``, ``||``) is false for a pattern's variable →
-  ``=`` where both sides are IRIs (substitutes, heavy-sources, trace).
+  ``=`` where both sides are IRIs (substitutes, heavy-sources, trace, fleet-magnet-mass, controls).
+* A group's ``FILTER(sameTerm(?a, ?b))`` or ``FILTER(?a = ?b)`` (also as a conjunct of ``&&``) where ``?b`` is
+  bound nowhere — an optional parameter left out — is read as a join that binds ``?b`` to ``?a`` (SPARQL: an
+  error, so no row) → ``FILTER(COALESCE(?a = ?b, false))`` (controls without a robot: 76 rows instead of 7).
 * An EXISTS reads a variable bound by an outer BIND as unbound when a failed OPTIONAL before it names the variable
   too → the constant is written inside the EXISTS (heavy-sources).
 * A BIND after a UNION in the same group drops the rows of a branch that does not name a variable bound outside
@@ -42,6 +45,11 @@ answers alike on the embedded store):
   tag).
 * A non-ASCII string from the query text loses its characters when concatenated with strings from the data or
   in GROUP_CONCAT (openlink/virtuoso-opensource#609) → ``STRDT("–", xsd:string)`` (substitutes).
+* ``STR()`` of a non-ASCII string written in the query gives ``?`` for each such character (the same bug; a
+  string parameter is written into the query as its term) → string functions take the literal itself,
+  ``LCASE(?q)``, not ``LCASE(STR(?q))`` (search for 釹: 0 rows instead of 16). N-Triples ``\\uXXXX`` escapes
+  and an explicit ``^^xsd:string`` do not help: the first is the same string, the second no longer equals
+  the data's plain literals.
 * An xsd:decimal quotient keeps 15 digits (Oxigraph 18) → rounded in the query (production-share).
 """
 
@@ -90,7 +98,7 @@ from test_api import (  # noqa: F401  (the embedded store's API checks, run here
     test_substitutes_for_dy_in_magnets_are_ranked_with_trade_offs_and_control_status,
     test_trace_reaches_mines_and_countries_and_cites_every_hop,
 )
-from test_competency import ORDINARY
+from test_competency import ORDINARY, iri
 
 NS = Namespaces()
 BASE = NS.base
@@ -244,10 +252,24 @@ def _rows(body: bytes, name: str) -> list:
                   for row in answer["results"]["bindings"])
 
 
-@pytest.mark.parametrize("name", sorted(ORDINARY))
-def test_every_library_query_binds_like_the_embedded_store(name, engine, published, remote_home, curated_home):
+# Calls beyond the ordinary ones, each with parameter values that met a Virtuoso deviation (see the docstring).
+OTHER_CALLS = {
+    "fleet-magnet-mass-unitree": ("fleet-magnet-mass", {"robot": iri("robot", "unitree-g1"), "units": 5000}),
+    "fleet-magnet-mass-unitree-unverified": ("fleet-magnet-mass", {"robot": iri("robot", "unitree-g1"), "units": 5000,
+                                                                   "unverified": "true"}),
+    "controls-no-robot": ("controls", {"on": "2025-06-01"}),
+    "search-traditional-chinese": ("search", {"q": "釹"}),
+    "search-simplified-chinese": ("search", {"q": "钕"}),
+    "search-upper-case-umlaut": ("search", {"q": "Ä"}),
+}
+CALLS = {**{name: (name, params) for name, params in ORDINARY.items()}, **OTHER_CALLS}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_every_library_query_binds_like_the_embedded_store(call, engine, published, remote_home, curated_home):
+    name, params = CALLS[call]
     query = library()[name]
-    bindings = query.bind(NS, **ORDINARY[name])
+    bindings = query.bind(NS, **params)
     job = Job(query=query.text, result_format="json", max_rows=100_000, prefixes=NS.prefixes(),
               substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
     embedded = run(StoreHome(curated_home).open(), job)
@@ -281,6 +303,14 @@ PORTABLE_FORMS = {
         "AS ?labels) WHERE { VALUES ?e { element:Nd <urn:x:none> } "
         'OPTIONAL { ?e rdfs:label ?l FILTER(langMatches(lang(?l), "en") || langMatches(lang(?l), "zh-Hant")) } } '
         "GROUP BY ?e"),
+    "filter-equality-binds": (
+        'SELECT ?r ?e WHERE { ?e reekg:symbol "Dy" . { ?u reekg:dependsOnElement ?e FILTER(sameTerm(?u, ?r)) } '
+        "UNION { FILTER(!COALESCE(?r = ?r, false)) } }",
+        'SELECT ?r ?e WHERE { ?e reekg:symbol "Dy" . { ?u reekg:dependsOnElement ?e FILTER(COALESCE(?u = ?r, false)) } '
+        "UNION { FILTER(!COALESCE(?r = ?r, false)) } }"),
+    "non-ascii-str": (
+        'SELECT DISTINCT ?e WHERE { ?e rdfs:label ?l FILTER(CONTAINS(LCASE(STR(?l)), LCASE(STR("釹")))) }',
+        'SELECT DISTINCT ?e WHERE { ?e rdfs:label ?l FILTER(CONTAINS(LCASE(STR(?l)), LCASE("釹"))) }'),
     "non-ascii-literal": (
         None,
         'SELECT ?s (GROUP_CONCAT(CONCAT(?s, STRDT("–", xsd:string), ?l); separator=" ") AS ?x) '
