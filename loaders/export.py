@@ -13,6 +13,8 @@ the same name and a name never changes meaning. Under ``out/{release}/``::
     SHA256SUMS               ``sha256sum -c`` format, for every file above
 
 The folder is written beside its final place and renamed into it, so a half-written release is never seen.
+On a remote store (``store = sparql``) the served quads are read back from it (:func:`export_remote`) and must
+hash to the build's content hash, so the release is the one the embedded store would write for the same build.
 Blank nodes: the build names them canonically (``rdflib.compare.to_canonical_graph``), the store keeps those
 labels and the N-Triples/N-Quads dumps write them as they are, so two releases compare line by line.
 Nothing here imports Flask (loaders never do).
@@ -30,7 +32,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +43,9 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
 
 from .namespaces import PROV, Namespaces
-from .store import MANIFEST, StoreHome
+from .rdf_files import from_oxigraph
+from .remote import RemoteStore, served_quads
+from .store import MANIFEST, StoreHome, content_hash
 
 VOID = Namespace("http://rdfs.org/ns/void#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -136,9 +140,12 @@ def _gzip(text_lines: Iterable[str], path: Path) -> None:
 
 
 def _jsonld(triples: list[ox.Triple], ns: Namespaces) -> bytes:
-    """Compact JSON-LD with the published context embedded (a dump must stand on its own, offline)."""
+    """Compact JSON-LD with the published context embedded (a dump must stand on its own, offline). Blank nodes
+    keep the build's labels (rdflib's N-Triples parser would mint random ones), so the same build always gives
+    the same bytes."""
     graph = Graph()
-    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
+    graph.addN((from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object), graph)
+               for t in triples)
     context = jsonld_context(ns)["@context"]
     return graph.serialize(format="json-ld", context=context, indent=1).encode("utf-8")
 
@@ -148,6 +155,56 @@ def export_store(store_path: Path, out_dir: Path, *, base: str | None = None) ->
     manifest = json.loads((store_path / MANIFEST).read_text(encoding="utf-8"))
     if "content_sha256" not in manifest:
         raise ValueError(f"{store_path} has no content hash in its {MANIFEST}; rebuild it with `reekg build`")
+    return export_quads(manifest, lambda: store_quads(store_path), out_dir, base=base)
+
+
+def export_remote(remote: RemoteStore, out_dir: Path, *, base: str, attempts: int = 3) -> Release:
+    """Write the build a remote SPARQL store serves (``store = sparql``) as a release under ``out_dir``.
+
+    The quads are read back graph by graph (:func:`.remote.served_quads`, with the build's blank node labels)
+    and must hash to the content hash the meta graph names, so the release is the same, file for file, as the
+    embedded store's of the same build; a build published while they are read is read again. Raises
+    RemoteError when the remote store fails, ValueError when its graphs do not match the build."""
+    for _ in range(attempts):
+        meta = remote.meta(base)
+        if meta is None:
+            raise FileNotFoundError(f"nothing has been published to the remote store at {remote.describe()} yet: "
+                                    "run `reekg build` with store = sparql")
+        manifest = {**meta.get("manifest", {}), "build_id": meta["build_id"]}
+        if meta.get("content_sha256"):
+            manifest["content_sha256"] = meta["content_sha256"]
+        if "content_sha256" not in manifest:
+            raise ValueError(f"the build {meta['build_id']} on the remote store names no content hash; "
+                             "publish it again with `reekg build`")
+        graphs = frozenset(meta["graphs"])
+        read = lambda graphs=graphs: served_quads(remote, base, select=graphs.__contains__)[0]  # noqa: E731
+        try:
+            return export_quads(manifest, read, out_dir, base=base, check_hash=True)
+        except _HashMismatch as exc:
+            now = remote.meta(base)
+            if (now or {}).get("build_id") == meta["build_id"]:
+                raise ValueError(f"the graphs the remote store serves do not hash to its build "
+                                 f"{meta['build_id']} ({exc}): the engine changed some terms") from None
+    raise ValueError(f"the remote store published {attempts} builds while they were read; try again")
+
+
+def export_served(settings: dict[str, Any], out_dir: Path | None = None) -> Release:
+    """Export the build served now, from the store the ``store`` setting names (to ``home/dumps`` unless told
+    otherwise). A remote store's failure is a RemoteError."""
+    target = Path(out_dir) if out_dir else dumps_dir(settings["home"])
+    if settings.get("store", "embedded") == "sparql":
+        return export_remote(RemoteStore.from_settings(settings), target, base=settings["base_iri"])
+    return export_current(settings["home"], target, base=settings["base_iri"])
+
+
+class _HashMismatch(ValueError):
+    pass
+
+
+def export_quads(manifest: dict[str, Any], read_quads: Callable[[], list[ox.Quad]], out_dir: Path, *,
+                 base: str | None = None, check_hash: bool = False) -> Release:
+    """Write a release of the build ``manifest`` describes; ``read_quads`` is called only when the release is
+    not there yet. With ``check_hash``, the quads must hash to the manifest's ``content_sha256``."""
     ns = Namespaces(base or manifest.get("base_iri") or Namespaces().base)
     name = release_name(manifest)
     out_dir = Path(out_dir)
@@ -163,7 +220,10 @@ def export_store(store_path: Path, out_dir: Path, *, base: str | None = None) ->
         if staging.exists():
             shutil.rmtree(staging)
         staging.mkdir()
-        quads = store_quads(store_path)
+        quads = read_quads()
+        if check_hash and content_hash(quads) != manifest["content_sha256"]:
+            shutil.rmtree(staging)
+            raise _HashMismatch(f"{content_hash(quads)[:12]} instead of {manifest['content_sha256'][:12]}")
         quad_lines = sorted({nquad_line(q) for q in quads})
         triple_set = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
         triple_lines = sorted(ntriple_line(t) for t in triple_set)

@@ -18,6 +18,15 @@ Publishing is write-then-switch (see :mod:`.store`): a crash at any point before
 is replaced leaves the last committed store serving. A dry run (:func:`validate_update`, ``publish=False``)
 takes the same path and stops before step 6.
 
+Where the served graph lives is a :class:`Target`, chosen by the ``store`` setting (:func:`target_for`): the
+embedded store home (:class:`EmbeddedTarget`) or a remote SPARQL 1.1 store (:class:`RemoteTarget`, issue 6).
+On a remote store, step 1 reads the graphs its meta graph lists, steps 2–5 run here as above, and step 6
+stages only the graphs the write changed (the asserted ones and, when it changed, the inferred graph) and
+switches them in with one update (:func:`.remote.publish`) — only if the remote store still serves the build
+the write read. A remote store that fails raises :class:`StoreUnavailable` (a publish that fails leaves the
+served graphs unchanged); one that another writer changed meanwhile, :class:`WriteConflict`. Writers on one
+machine are serialised by the same lock as builds, on either kind of store.
+
 The default graph. Every fact here lives in a named graph, so the default graph of a write is an alias of
 one configured graph, :func:`default_write_graph` (``…/graph/partner/default``): Graph Store ``?default``
 reads and writes it, and in a SPARQL update the default graph starts as a copy of it and whatever the update
@@ -32,9 +41,10 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
@@ -46,6 +56,8 @@ from .errors import LoadError, Place
 from .inference import materialise
 from .namespaces import Namespaces
 from .rdf_files import from_oxigraph
+from .remote import RemoteError, RemoteStore, served_quads
+from .remote import publish as remote_publish
 from .store import StoreHome, content_hash, to_oxigraph
 from .validation import ValidationReport, validate
 
@@ -73,6 +85,15 @@ class WriteRefused(WriteError):
 
 class GraphNotFound(WriteError):
     """A Graph Store request names a graph that holds no triples."""
+
+
+class StoreUnavailable(Exception):
+    """The store that holds the served graph cannot be read or written (a remote store that is down, slow or
+    failing); nothing was changed. The message names the cause in the engine's words."""
+
+
+class WriteConflict(StoreUnavailable):
+    """The served graph changed while the write was being checked (another writer published): not applied."""
 
 
 class WriteInvalid(LoadError):
@@ -164,16 +185,112 @@ class _Context:
     created: bool = False
 
 
-def _load_current(home: StoreHome) -> tuple[ox.Store, set[ox.Quad], dict[str, Any]]:
-    path = home.current()
-    if path is None:
-        raise FileNotFoundError(f"no store has been built under {home.home} yet: run `reekg build`")
-    disk = ox.Store.read_only(str(path))
-    before = set(disk.quads_for_pattern(None, None, None, None))
-    del disk
-    memory = ox.Store()
-    memory.bulk_extend(before)
-    return memory, before, home.manifest() or {}
+class Target(Protocol):
+    """Where the served graph lives, as a write sees it: read it, name its graphs, publish a new build."""
+
+    def lock(self) -> AbstractContextManager[Any]:
+        """Held for the whole transaction: one writer (or build) at a time."""
+
+    def read(self) -> tuple[set[ox.Quad], dict[str, Any]]:
+        """Every served quad and the manifest of the build they belong to (FileNotFoundError before any)."""
+
+    def graphs(self) -> frozenset[str]:
+        """The named graphs served now (empty before the first build)."""
+
+    def publish(self, build_id: str, quads: list[ox.Quad], manifest: dict[str, Any], *, parent_id: str | None,
+                changed: set[str]) -> None:
+        """Make ``quads`` the served graph, all or nothing; ``changed`` names the graphs that differ from the
+        build ``parent_id`` the write read."""
+
+
+class EmbeddedTarget:
+    """The pyoxigraph stores under the ``home`` setting: a write publishes a whole new store, then switches."""
+
+    def __init__(self, home: StoreHome):
+        self.home = home
+
+    def lock(self) -> AbstractContextManager[Any]:
+        return _build_lock(self.home.home)
+
+    def read(self) -> tuple[set[ox.Quad], dict[str, Any]]:
+        path = self.home.current()
+        if path is None:
+            raise FileNotFoundError(f"no store has been built under {self.home.home} yet: run `reekg build`")
+        disk = ox.Store.read_only(str(path))
+        quads = set(disk.quads_for_pattern(None, None, None, None))
+        del disk
+        return quads, self.home.manifest() or {}
+
+    def graphs(self) -> frozenset[str]:
+        path = self.home.current()
+        if path is None:
+            return frozenset()
+        store = ox.Store.read_only(str(path))
+        graphs = frozenset(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+        del store
+        return graphs
+
+    def publish(self, build_id: str, quads: list[ox.Quad], manifest: dict[str, Any], *, parent_id: str | None,
+                changed: set[str]) -> None:
+        self.home.write(build_id, quads, manifest)
+        self.home.prune()
+
+
+class RemoteTarget:
+    """A remote SPARQL 1.1 store (``store = sparql``): read the served graphs, publish the changed ones staged
+    (see :mod:`.remote`). ``home`` only holds the lock that serialises writers and builds on this machine."""
+
+    def __init__(self, remote: RemoteStore, base: str, home: str | Path):
+        self.remote = remote
+        self.base = base
+        self.home = Path(home).expanduser()
+
+    @classmethod
+    def from_settings(cls, settings: dict[str, Any]) -> RemoteTarget:
+        return cls(RemoteStore.from_settings(settings), settings["base_iri"], settings["home"])
+
+    def lock(self) -> AbstractContextManager[Any]:
+        return _build_lock(self.home)
+
+    def _call(self, action: Callable[[], Any], what: str) -> Any:
+        try:
+            return action()
+        except RemoteError as exc:
+            if exc.kind == "conflict":
+                raise WriteConflict(f"{what}: {exc.message}") from None
+            raise StoreUnavailable(f"{what} failed, nothing was changed: {exc.message}") from None
+
+    def _meta(self) -> dict[str, Any] | None:
+        return self._call(lambda: self.remote.meta(self.base), "reading the remote store")
+
+    def read(self) -> tuple[set[ox.Quad], dict[str, Any]]:
+        quads, meta = self._call(lambda: served_quads(self.remote, self.base), "reading the remote store")
+        if meta is None:
+            raise FileNotFoundError(f"nothing has been published to the remote store at {self.remote.describe()} "
+                                    "yet: run `reekg build` with store = sparql")
+        return set(quads), {**meta.get("manifest", {}), "build_id": meta["build_id"]}
+
+    def graphs(self) -> frozenset[str]:
+        return frozenset((self._meta() or {}).get("graphs", []))
+
+    def publish(self, build_id: str, quads: list[ox.Quad], manifest: dict[str, Any], *, parent_id: str | None,
+                changed: set[str]) -> None:
+        staged = [q for q in quads if q.graph_name.value in changed]  # type: ignore[union-attr]
+        kept = {q.graph_name.value for q in quads} - changed  # type: ignore[union-attr]
+        self._call(lambda: remote_publish(self.remote, self.base, build_id, staged, manifest, keep=kept,
+                                          expect_build=parent_id), "publishing the write")
+
+
+def target_for(settings: dict[str, Any], home: StoreHome | None = None) -> Target:
+    """The write target the ``store`` setting names (``home`` overrides the embedded one's folder)."""
+    if settings.get("store", "embedded") == "sparql":
+        return RemoteTarget.from_settings(settings)
+    return EmbeddedTarget(home or StoreHome(settings["home"]))
+
+
+def served_graphs(settings: dict[str, Any]) -> frozenset[str]:
+    """The named graphs served now, on either kind of store (empty before the first build)."""
+    return target_for(settings).graphs()
 
 
 def _check_graphs(changed: set[ox.Quad], before: set[ox.Quad], ns: Namespaces) -> list[str]:
@@ -266,19 +383,25 @@ def _statistics(quads: Iterable[ox.Quad], ns: Namespaces) -> dict[str, Any]:
 
 
 def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bool = True,
-             home: StoreHome | None = None, shapes: Graph | None = None) -> WriteResult:
-    """Apply ``change`` to a copy of the current graph, check, recompute, validate and (if ``publish``)
-    commit it as a new store. Raises a :class:`WriteError` or :class:`WriteInvalid`; nothing changes then."""
+             home: StoreHome | None = None, shapes: Graph | None = None, target: Target | None = None
+             ) -> WriteResult:
+    """Apply ``change`` to a copy of the served graph, check, recompute, validate and (if ``publish``)
+    publish it as a new build on ``target`` (by default the one the ``store`` setting names). Raises a
+    :class:`WriteError`, :class:`WriteInvalid` or :class:`StoreUnavailable`; nothing changes then."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     ns = Namespaces(settings["base_iri"])
-    home = home or StoreHome(settings["home"])
-    with _build_lock(home.home):
-        memory, before, parent = _load_current(home)
+    target = target or target_for(settings, home)
+    with target.lock():
+        before, parent = target.read()
+        timings["read"] = time.perf_counter() - started
+        memory = ox.Store()
+        memory.bulk_extend(before)
         parent_id = parent.get("build_id")
         context = _Context(ns)
+        mark = time.perf_counter()
         change(memory, context)
-        timings["apply"] = time.perf_counter() - started
+        timings["apply"] = time.perf_counter() - mark
         inferred_node, ontology_node = ox.NamedNode(str(ns.inferred_graph)), ox.NamedNode(str(ns.ontology_graph))
         after_asserted = set(memory.quads_for_pattern(None, None, None, None))
         changed = after_asserted ^ before
@@ -340,8 +463,10 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
                    "graphs": touched},
         )
         build_id = manifest["build_id"]
-        home.write(build_id, quads, {**manifest, "timings_s": timings})
-        home.prune()
+        changed_graphs = {q.graph_name.value for q in before.symmetric_difference(quads)  # type: ignore[union-attr]
+                          if isinstance(q.graph_name, ox.NamedNode)}
+        target.publish(build_id, quads, {**manifest, "timings_s": timings}, parent_id=parent_id,
+                       changed=changed_graphs)
         timings["write"] = time.perf_counter() - mark
         timings["total"] = time.perf_counter() - started
         result.build_id, result.published, result.timings = build_id, True, timings
@@ -474,19 +599,9 @@ def graph_delete(settings: dict[str, Any], graph: str | None, *, publish: bool =
     return transact(settings, "graph-delete", change, publish=publish, **kwargs)
 
 
-def current_graphs(home: str | Path) -> frozenset[str]:
-    """The named graphs of the current store (empty before the first build)."""
-    path = StoreHome(home).current()
-    if path is None:
-        return frozenset()
-    store = ox.Store.read_only(str(path))
-    graphs = frozenset(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-    del store
-    return graphs
-
-
 __all__ = [
-    "GraphNotFound", "UnsupportedFormat", "WriteError", "WriteInvalid", "WriteRefused", "WriteResult",
-    "WriteSyntaxError", "apply_update", "current_graphs", "default_write_graph", "graph_delete", "graph_post",
-    "graph_put", "parse_rdf", "rdf_format", "transact", "validate_update",
+    "EmbeddedTarget", "GraphNotFound", "RemoteTarget", "StoreUnavailable", "Target", "UnsupportedFormat",
+    "WriteConflict", "WriteError", "WriteInvalid", "WriteRefused", "WriteResult", "WriteSyntaxError",
+    "apply_update", "default_write_graph", "graph_delete", "graph_post", "graph_put", "parse_rdf", "rdf_format",
+    "served_graphs", "target_for", "transact", "validate_update",
 ]

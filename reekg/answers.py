@@ -230,7 +230,7 @@ class Answers:
             "element": r.get("symbol"), "component": self.local_id(r.get("component")),
             "material": self.local_id(r.get("material")), "hop": r.get("hop"),
             "site": self.local_id(r.get("site")), "siteLabel": r.get("siteLabel"),
-            "siteKind": self.local_id(r.get("siteKind")), "stages": (r.get("stages") or "").split(),
+            "siteKind": self.local_id(r.get("siteKind")), "stages": sorted((r.get("stages") or "").split()),
             "fedSite": self.local_id(r.get("fedSite")), "country": r.get("countryCode"),
             "hopSources": {k[1:].lower(): self._graph_source(r.get(k)) for k in
                            ("gRobot", "gComponent", "gMaterial", "gElement", "gSite", "gFeed", "gCountry")
@@ -276,10 +276,12 @@ class Answers:
             shares.setdefault(r["areaCode"], r["share"])  # first = largest (the query sorts by share)
         covered = sum(shares.values())
         hhi = sum(s * s for s in shares.values())
-        top_code, top_share = max(shares.items(), key=lambda kv: kv[1])
+        # largest first, equal shares by country code: the same order whatever order the engine gave the rows
+        ranked = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
+        top_code, top_share = ranked[0]
         return {
             "year": latest_year or None, "edition": self.local_id(chosen[0]["edition"]),
-            "shares": [{"country": c, "share": s} for c, s in sorted(shares.items(), key=lambda kv: -kv[1])],
+            "shares": [{"country": c, "share": s} for c, s in ranked],
             "coverage": round(covered, 6),
             "hhi": round(hhi, 6), "hhiIsLowerBound": covered < 0.995,
             "concentrated": top_share > self.threshold, "threshold": self.threshold,
@@ -358,10 +360,11 @@ class Answers:
             "substituteLabel": r.get("substituteLabel"), "penalty": self.local_id(r.get("penalty")),
             "maturity": self.local_id(r.get("maturity")), "reductionMin": r.get("reductionMin"),
             "reductionMax": r.get("reductionMax"), "penaltyText": r.get("penaltyText"),
-            "tradeOffs": [t for t in (r.get("tradeOffs") or "").split(" ; ") if t],
+            # GROUP_CONCAT's order is the engine's choice (SPARQL 1.1 §18.5.1.7): sorted, the same on every store
+            "tradeOffs": sorted(t for t in (r.get("tradeOffs") or "").split(" ; ") if t),
             "stillUses": dict(t.split("=", 1) for t in (r.get("stillUses") or "").split() if "=" in t),
             "avoidsControls": r.get("avoidsControls"),
-            "sources": [self.local_id(s) for s in (r.get("sources") or "").split()],
+            "sources": sorted(self.local_id(s) for s in (r.get("sources") or "").split()),
             "confidence": self.local_id(r.get("confidence")),
         } for r in rows]
         for rank, option in enumerate(options, start=1):

@@ -183,7 +183,8 @@ def check_ontology(ctx: click.Context, with_data: bool) -> None:
               default="table", show_default=True)
 @click.pass_context
 def query(ctx: click.Context, sparql: str, fmt: str) -> None:
-    """Run a SPARQL query on the current store (all graphs form the default graph)."""
+    """Run a SPARQL query on the current store (all graphs form the default graph; the remote store's
+    published graphs with store = sparql)."""
     import pyoxigraph as ox
 
     from reekg.loaders.namespaces import Namespaces
@@ -191,20 +192,23 @@ def query(ctx: click.Context, sparql: str, fmt: str) -> None:
 
     settings = _settings(ctx)
     ns = Namespaces(settings["base_iri"])
-    try:
-        store = StoreHome(settings["home"]).open()
-    except FileNotFoundError as exc:
-        raise click.ClickException(str(exc)) from None
     if sparql == "-":
         sparql = sys.stdin.read()
-    try:
-        result = store.query(sparql, use_default_graph_as_union=True, prefixes=ns.prefixes())
-    except SyntaxError as exc:
-        raise click.ClickException(f"SPARQL syntax error: {exc}") from None
+    if settings["store"] == "sparql":
+        result = _remote_query(settings, sparql)
+    else:
+        try:
+            store = StoreHome(settings["home"]).open()
+        except FileNotFoundError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            result = store.query(sparql, use_default_graph_as_union=True, prefixes=ns.prefixes())
+        except SyntaxError as exc:
+            raise click.ClickException(f"SPARQL syntax error: {exc}") from None
     if isinstance(result, ox.QueryBoolean):
         click.echo(json.dumps({"head": {}, "boolean": bool(result)}) if fmt == "json" else str(bool(result)).lower())
         return
-    if isinstance(result, ox.QueryTriples):
+    if isinstance(result, ox.QueryTriples | list):
         if fmt == "nt":
             sys.stdout.buffer.write(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b"")
         else:
@@ -221,8 +225,49 @@ def query(ctx: click.Context, sparql: str, fmt: str) -> None:
     click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
+# The CLI reads the remote store (store = sparql) through the service's remote backend, so a query means the
+# same there as at /sparql (the dataset of the meta graph, parameters as terms, engine deviations made good).
+# It is a local user's tool: no row cap short of this one.
+_CLI_MAX_ROWS = 10_000_000
+
+
+def _remote_reply(settings: dict[str, Any], job: Any):
+    """Run a Job on the remote store; an engine that is down, slow or failing exits 1 with its message."""
+    from reekg.server.errors import ServiceError
+    from reekg.server.remote import RemoteBackend
+
+    try:
+        reply = RemoteBackend.from_settings(settings).execute(job, settings["query_timeout"])
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    if not reply.ok:
+        what = "SPARQL syntax error" if reply.error == "syntax" else "the query failed"
+        raise click.ClickException(f"{what}: {reply.message}")
+    if reply.truncated:
+        raise click.ClickException(f"the answer has more than {_CLI_MAX_ROWS} rows")
+    return reply
+
+
+def _remote_query(settings: dict[str, Any], sparql: str):
+    """The answer of ``reekg query`` on the remote store, as pyoxigraph's results (a list of triples for a
+    graph) so that every output format is written as for the embedded store."""
+    import pyoxigraph as ox
+
+    from reekg.loaders.namespaces import Namespaces
+    from reekg.server.execution import Job
+
+    ns = Namespaces(settings["base_iri"])
+    job = Job(query=sparql, result_format="json", graph_format="n-triples", max_rows=_CLI_MAX_ROWS,
+              prefixes=ns.prefixes())
+    reply = _remote_reply(settings, job)
+    if reply.kind == "graph":
+        return list(ox.parse(reply.body, format=ox.RdfFormat.N_TRIPLES))
+    return ox.parse_query_results(reply.body, format=ox.QueryResultsFormat.JSON)
+
+
 def _answers(ctx: click.Context):
-    """The analyst answers over the current store, run in this process (no server needed)."""
+    """The analyst answers over the served graph, run in this process (no server needed): the embedded store
+    opened read-only, or the remote store (store = sparql) through the remote backend."""
     import pyoxigraph as ox
 
     from reekg.answers import Answers
@@ -231,6 +276,17 @@ def _answers(ctx: click.Context):
 
     settings = _settings(ctx)
     ns = Namespaces(settings["base_iri"])
+    if settings["store"] == "sparql":
+        from reekg.server.execution import Job, encode_term
+
+        def remote_runner(query, params):
+            bindings = query.bind(ns, **params)
+            job = Job(query=query.text, result_format="json", max_rows=_CLI_MAX_ROWS, prefixes=ns.prefixes(),
+                      substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
+            reply = _remote_reply(settings, job)
+            return json.loads(reply.body)["results"]["bindings"], reply.build_id
+
+        return Answers(remote_runner, ns, concentration_threshold=settings["concentration_threshold"])
     home = StoreHome(settings["home"])
     try:
         store = home.open()
@@ -421,14 +477,19 @@ def _table(headers: list[str], rows: list[list[Any]]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the release description as JSON.")
 @click.pass_context
 def export(ctx: click.Context, out_dir: Path | None, as_json: bool) -> None:
-    """Write the current build as a release: Turtle, N-Triples and N-Quads (gzip), JSON-LD, VoID/DCAT, SHA256SUMS."""
-    from reekg.loaders.export import export_current
+    """Write the current build as a release: Turtle, N-Triples and N-Quads (gzip), JSON-LD, VoID/DCAT, SHA256SUMS.
+
+    With store = sparql the release is read from the remote store (the graphs its meta graph lists)."""
+    from reekg.loaders.export import export_served
+    from reekg.loaders.remote import RemoteError
 
     settings = _settings(ctx)
     try:
-        release = export_current(settings["home"], out_dir, base=settings["base_iri"])
+        release = export_served(settings, out_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
+    except RemoteError as exc:
+        raise click.ClickException(f"reading the remote store failed: {exc.message}") from None
     if as_json:
         click.echo(json.dumps({**release.info, "path": str(release.path)}, indent=2, ensure_ascii=False))
         return

@@ -7,7 +7,8 @@ parameters: by default queries run in a :class:`~reekg.server.pool.ProcessPool` 
 pyoxigraph Store) to run them in process without a time limit (tests, embedding), or any ``backend``.
 
 Blueprints: ``sparql`` (the protocol), ``writes`` (Update, Graph Store, /validate; off unless ``update_token``
-is set), ``ops`` (health, readiness, metrics). The query page slots in as a further blueprint.
+is set; on either kind of store, see :mod:`reekg.loaders.writes`), ``ops`` (health, readiness, metrics). The
+query page slots in as a further blueprint.
 """
 
 from __future__ import annotations
@@ -75,8 +76,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.register_blueprint(writes_bp)
     app.register_blueprint(ld_bp)
     app.register_blueprint(pages_bp)
-    if settings["store"] == "sparql" and store is None:
-        _remote_writes_not_supported(app)
     errors.register(app)
     _observe(app, metrics)
     if settings["answer_cache_mb"] > 0:
@@ -86,18 +85,6 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
                                    max_bytes=settings["answer_cache_mb"] << 20, observe=_observe_replay(metrics))
     _cors(app, settings["cors_origins"].split())
     return app
-
-
-def _remote_writes_not_supported(app: Flask) -> None:
-    """Validated writes go through the embedded store's publish path only (issue 6 leaves the remote one to
-    do): on a remote store they answer 501 rather than write to the wrong place. Graph Store reads still work."""
-
-    @app.before_request
-    def _refuse() -> None:
-        writing = request.blueprint == "writes" and request.method not in ("GET", "HEAD", "OPTIONS")
-        if writing:
-            raise errors.NotSupported("writes (/update, /store, /validate) are not yet supported on the remote "
-                                      "store (store = sparql): load with `reekg build` instead")
 
 
 def _observe(app: Flask, metrics: Metrics) -> None:

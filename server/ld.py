@@ -41,7 +41,8 @@ The description of an entity
 Dumps
     The server exports the current build on the first request that needs it (``/dumps/``, ``/catalog``) into
     ``home/dumps/{release}/`` — the same folder ``reekg export`` writes — so every build is published
-    without a separate step; see :mod:`reekg.loaders.export`.
+    without a separate step; see :mod:`reekg.loaders.export`. On a remote store the quads are read back from
+    it (a remote store that is down: 503 naming the cause).
 """
 
 from __future__ import annotations
@@ -61,10 +62,12 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from reekg.loaders import export as releases
 from reekg.loaders.namespaces import Namespaces
+from reekg.loaders.remote import RemoteError
 
 from . import conneg
 from .errors import NotFound, ServiceFailure
 from .execution import GRAPH_FORMATS, Job
+from .remote import RemoteUnavailable
 
 bp = Blueprint("ld", __name__, template_folder="templates")
 
@@ -613,11 +616,13 @@ def _dumps_dir() -> Path:
 
 
 def current_release() -> releases.Release:
-    """The release of the current build, exported on first use."""
+    """The release of the build served now (on the embedded or the remote store), exported on first use."""
     try:
-        return releases.export_current(_settings()["home"], _dumps_dir(), base=_ns().base)
+        return releases.export_served(_settings(), _dumps_dir())
     except FileNotFoundError as exc:
         raise NotFound(str(exc)) from None
+    except RemoteError as exc:
+        raise RemoteUnavailable(f"the remote SPARQL store is unavailable: {exc.message}") from None
 
 
 DUMP_QUERY = "SELECT ?subject ?predicate ?object ?graph WHERE { GRAPH ?graph { ?subject ?predicate ?object } }"

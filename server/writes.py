@@ -14,6 +14,10 @@ a dry run at ``/validate`` (issue 3, item 2).
   200 (404 for a graph that holds nothing), each with a JSON summary ``{"ok": true, "build_id", "changed",
   "added", "removed", "graphs", "warnings", …}`` and the ``Reekg-Build`` header
   (https://www.w3.org/TR/sparql11-http-rdf-update/#http-put allows 200, 201 or 204).
+* On a remote store (``store = sparql``) the same transaction reads the served graphs from the remote store
+  and publishes the changed graphs staged, then switched in (:class:`reekg.loaders.writes.RemoteTarget`). A
+  remote store that is down or failing is a 503 naming the cause; a build published by another writer while
+  this one was checked, a 409. Either way nothing changed.
 * ``?default`` means ``…/graph/partner/default``: every fact here lives in a named graph, so the default
   graph of a write is that one graph (see :mod:`reekg.loaders.writes`).
 * Outbound requests: ``LOAD`` and ``SERVICE`` make pyoxigraph fetch, so they are refused unless the
@@ -48,6 +52,7 @@ from .errors import (
     ValidationFailed,
 )
 from .execution import Job
+from .remote import RemoteUnavailable
 
 bp = Blueprint("writes", __name__)
 
@@ -175,10 +180,21 @@ def gate_update(text: str, *, prefixes: dict[str, str], store_graphs: frozenset[
 
 # --- running a write ------------------------------------------------------------------------------
 
-def _run(operation: Callable[[], writes.WriteResult]) -> writes.WriteResult:
-    """Run a loaders write and map its errors to the service's."""
+class WriteConflict(ServiceError):
+    """Another writer published while this write was checked: 409, nothing changed, the client may retry."""
+
+    status = 409
+    metric = "conflict"
+
+
+def _run(operation: Callable[[], Any]) -> Any:
+    """Run a loaders write (or a read of the served graphs) and map its errors to the service's."""
     try:
-        return operation()
+        result = operation()
+    except writes.WriteConflict as exc:
+        raise WriteConflict(str(exc)) from None
+    except writes.StoreUnavailable as exc:
+        raise RemoteUnavailable(str(exc)) from None
     except writes.WriteInvalid as exc:
         raise ValidationFailed(
             f"the write was refused: it breaks {len(exc.report.violations)} SHACL constraint(s); "
@@ -193,6 +209,20 @@ def _run(operation: Callable[[], writes.WriteResult]) -> writes.WriteResult:
         raise Refused(str(exc)) from None
     except FileNotFoundError as exc:
         raise ServiceFailure(str(exc)) from None
+    if isinstance(result, writes.WriteResult) and result.published:
+        _served_graph_changed()
+    return result
+
+
+def _served_graph_changed() -> None:
+    """Make the next read here see the write at once. The embedded query workers notice ``home/current``
+    move by themselves; the remote backend caches the meta graph for a second, so it is told."""
+    backend = current_app.extensions["reekg.backend"]
+    invalidate = getattr(backend, "invalidate", None)
+    if callable(invalidate):
+        invalidate()
+    elif hasattr(backend, "snapshot_ttl") and hasattr(backend, "_read_at"):
+        backend._read_at = float("-inf")  # RemoteBackend before it has invalidate(): its snapshot is stale
 
 
 def _answer(result: writes.WriteResult, status: int = 200, **extra: Any) -> Response:
@@ -211,7 +241,8 @@ def _checked_update() -> str:
     text = _read_update()
     settings = _settings()
     ns = _ns()
-    gate_update(text, prefixes=ns.prefixes(), store_graphs=writes.current_graphs(settings["home"]),
+    store_graphs = _run(lambda: writes.served_graphs(settings))
+    gate_update(text, prefixes=ns.prefixes(), store_graphs=store_graphs,
                 graph_prefix=ns.base + "graph/", allow=tuple(settings["outbound_allow"].split()))
     return text
 
