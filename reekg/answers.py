@@ -18,7 +18,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reekg.loaders.namespaces import Namespaces
@@ -86,12 +86,21 @@ def plain(rows: Iterable[dict[str, dict[str, str]]]) -> list[Row]:
 
 @dataclass
 class _Catalog:
-    """Ids, labels and sources of one build, read once per build id."""
+    """What one build's answers look up again and again, read once per build id: every source, and — filled
+    as requests ask — resolved ids, the entities of each kind, and each resource's sources. Nothing here is
+    read whole up front: at 10^6 triples a graph has ~10^5 entities."""
 
     build_id: str | None
-    by_kind: dict[str, dict[str, Row]]
-    sources: dict[str, Row]
-    derived_from: dict[str, list[str]]  # resource IRI → its sources' IRIs
+    sources: dict[str, Row | None] = field(default_factory=dict)  # source IRI → its row (None: not a source)
+    resolved: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (kind, id) → IRI or None
+    kinds: dict[str, dict[str, Row]] = field(default_factory=dict)  # kind → id → row (at most 5,000 a kind)
+    kind_names: list[str] | None = None
+    derived_from: dict[str, list[str]] = field(default_factory=dict)  # resource IRI → its sources' IRIs
+    memo: dict[str, Any] = field(default_factory=dict)  # answers of parameterless helper queries
+
+
+_CACHE_LIMIT = 200_000  # entries of a catalog's lazily filled maps before they start again
+_PROVENANCE_BATCH = 500  # resources per provenance query
 
 
 class Answers:
@@ -118,46 +127,65 @@ class Answers:
             query.bind(self.ns, **params)  # check kinds before anything runs
         except QueryParameterError as exc:
             raise BadParameter(exc.name, str(exc).split(": ", 1)[-1]) from None
+        return self._call(query, params), query
+
+    def _call(self, query: Query, params: dict[str, Any]) -> list[Row]:
+        """Run ``query`` through the runner (every query goes through here: a new build id empties the
+        catalog)."""
         rows, build_id = self.runner(query, params)
         self._note_build(build_id)
-        return plain(rows), query
+        return plain(rows)
 
     def _note_build(self, build_id: str | None) -> None:
-        if self._catalog is not None and build_id is not None and build_id != self._catalog.build_id:
-            self._catalog = None  # a new build: ids and sources may have changed
+        with self._lock:
+            if self._catalog is None or (build_id is not None and build_id != self._catalog.build_id):
+                self._catalog = _Catalog(build_id)  # a new build: ids, sources and memos may have changed
 
     def catalog(self) -> _Catalog:
         with self._lock:
             if self._catalog is None:
-                query = self.queries["entities"]
-                rows, build_id = self.runner(query, {})
-                by_kind: dict[str, dict[str, Row]] = defaultdict(dict)
-                for row in plain(rows):
-                    by_kind[row["kind"]][row["id"]] = row
-                sources = {row["source"]: row for row in plain(self.runner(self.queries["sources"], {})[0])}
-                derived_from: dict[str, list[str]] = defaultdict(list)
-                for row in plain(self.runner(self.queries["provenance"], {})[0]):
-                    derived_from[row["entity"]].append(row["source"])
-                self._catalog = _Catalog(build_id, dict(by_kind), sources, dict(derived_from))
+                self._catalog = _Catalog(None)
             return self._catalog
 
     def resolve(self, kind: str, ident: str | None, parameter: str | None = None) -> str:
-        """The IRI of ``kind``/``ident``; 400 if malformed or missing, 404 with the closest ids if unknown."""
+        """The IRI of ``kind``/``ident``; 400 if malformed or missing, 404 with the closest ids if unknown.
+        "dy" finds "Dy" and "cn" "CN": the id as given, then capitalised, upper and lower case."""
         parameter = parameter or kind
         if ident is None or ident == "":
             raise BadParameter(parameter, "is required")
         if not _ID.match(ident):
             raise BadParameter(parameter, f"{ident[:80]!r} is not an id (letters, digits, '.', '_' or '-')")
-        known = self.catalog().by_kind.get(kind, {})
-        if ident in known:
-            return known[ident]["entity"]
-        folded = {k.casefold(): k for k in known}
-        if ident.casefold() in folded:  # "dy" for "Dy", "cn" for "CN"
-            return known[folded[ident.casefold()]]["entity"]
-        raise UnknownId(kind, ident, self.closest(kind, ident))
+        catalog = self.catalog()
+        key = (kind, ident)
+        if key not in catalog.resolved:
+            if len(catalog.resolved) > _CACHE_LIMIT:
+                catalog.resolved.clear()
+            found = None
+            for candidate in dict.fromkeys((ident, ident.capitalize(), ident.upper(), ident.lower())):
+                iri = str(self.ns.entity(kind, candidate))
+                if self._call(self.queries["known-entity"], {"entity": iri}):
+                    found = iri
+                    break
+            catalog.resolved[key] = found
+        if catalog.resolved[key] is None:
+            raise UnknownId(kind, ident, self.closest(kind, ident))
+        return catalog.resolved[key]
+
+    def kind_entities(self, kind: str) -> dict[str, Row]:
+        """The entities of ``kind`` (at most 5,000), id → row with the English and Chinese labels."""
+        catalog = self.catalog()
+        if kind not in catalog.kinds:
+            catalog.kinds[kind] = {row["id"]: row for row in self._call(self.queries["kind-entities"], {"kind": kind})}
+        return catalog.kinds[kind]
+
+    def kinds(self) -> list[str]:
+        catalog = self.catalog()
+        if catalog.kind_names is None:
+            catalog.kind_names = [row["kind"] for row in self._call(self.queries["kinds"], {})]
+        return catalog.kind_names
 
     def closest(self, kind: str, ident: str, n: int = 5) -> list[dict[str, str]]:
-        known = self.catalog().by_kind.get(kind, {})
+        known = self.kind_entities(kind)
         names = {}
         for key, row in known.items():
             names[key.casefold()] = key
@@ -170,6 +198,29 @@ class Answers:
                 picks.append(names[match])
         return [{"id": k, "label": known[k].get("labelEn") or k} for k in picks[:n]]
 
+    def _memo(self, name: str) -> tuple[list[Row], Query]:
+        """A parameterless helper query's rows, once per build (run after a query of the same request, which
+        notices a new build)."""
+        catalog = self.catalog()
+        if name not in catalog.memo:
+            catalog.memo[name] = self.run(name)
+        return catalog.memo[name]
+
+    def _derived_from(self, iris: set[str]) -> dict[str, list[str]]:
+        """The sources of each resource in ``iris`` (provenance.rq over a VALUES block of their IRIs)."""
+        catalog = self.catalog()
+        missing = sorted(i for i in iris if i not in catalog.derived_from)
+        if len(catalog.derived_from) + len(missing) > _CACHE_LIMIT:
+            catalog.derived_from.clear()
+        for start in range(0, len(missing), _PROVENANCE_BATCH):
+            batch = missing[start:start + _PROVENANCE_BATCH]
+            query = self.queries["provenance"].with_values("entity", batch)
+            for iri in batch:
+                catalog.derived_from[iri] = []
+            for row in self._call(query, {}):
+                catalog.derived_from[row["entity"]].append(row["source"])
+        return {i: catalog.derived_from.get(i, []) for i in iris}
+
     def _answer(self, data: Any, queries: list[Query], rows: Iterable[Row], **extra: Any) -> dict[str, Any]:
         return {"ok": True, **extra, "data": data, "sources": self.cite(rows),
                 "sparql": {q.name: q.text for q in queries}}
@@ -179,15 +230,31 @@ class Answers:
         sources of every resource they name."""
         catalog = self.catalog()
         cells = {cell for row in rows for cell in row.values() if isinstance(cell, str)}
-        found: dict[str, Row] = {}
-        for token in {t for cell in cells for t in cell.split()}:
-            iri = token
+        tokens = {t for cell in cells for t in cell.split()}
+        named: dict[str, str] = {}
+        for token in tokens:
             if token.startswith(self._source_graph_prefix):
-                iri = str(self.ns.entity("source", token[len(self._source_graph_prefix):]))
-            for source in [iri, *catalog.derived_from.get(iri, ())]:
-                if source in catalog.sources and source not in found:
-                    found[source] = catalog.sources[source]
-        return [self._source(found[k]) for k in sorted(found)]
+                named[token] = str(self.ns.entity("source", token[len(self._source_graph_prefix):]))
+            elif token.startswith(self._id_prefix):
+                named[token] = token
+        derived = self._derived_from({iri for iri in named.values() if catalog.sources.get(iri) is None})
+        candidates = {s for iri in named.values() for s in (iri, *derived.get(iri, ()))}
+        known = self.sources(candidates)
+        return [self._source(known[k]) for k in sorted(known)]
+
+    def sources(self, iris: Iterable[str]) -> dict[str, Row]:
+        """The source rows (sources.rq) of those of ``iris`` that are sources."""
+        catalog = self.catalog()
+        iris = set(iris)
+        missing = sorted(i for i in iris if i not in catalog.sources)
+        if len(catalog.sources) + len(missing) > _CACHE_LIMIT:
+            catalog.sources.clear()
+        for start in range(0, len(missing), _PROVENANCE_BATCH):
+            batch = missing[start:start + _PROVENANCE_BATCH]
+            catalog.sources.update(dict.fromkeys(batch))
+            for row in self._call(self.queries["sources"].with_values("source", batch), {}):
+                catalog.sources[row["source"]] = row
+        return {i: catalog.sources[i] for i in iris if catalog.sources.get(i) is not None}
 
     def _source(self, row: Row) -> Row:
         return {"id": self.local_id(row["source"]), "iri": row["source"], "label": row.get("label"),
@@ -248,7 +315,7 @@ class Answers:
         return graph
 
     def _stage_shares(self) -> tuple[dict[str, list[Row]], Query, list[Row]]:
-        rows, query = self.run("stage-shares")
+        rows, query = self._memo("stage-shares")  # every observation: the same for each request of a build
         by_stage: dict[str, list[Row]] = defaultdict(list)
         for r in rows:
             stage = self.local_id(r.get("stage")) or "mining"
@@ -289,7 +356,7 @@ class Answers:
         }
 
     def _edition_key(self, row: Row) -> tuple[str, str]:
-        source = self.catalog().sources.get(row.get("edition"), {})
+        source = self.sources([row["edition"]]).get(row["edition"], {}) if row.get("edition") else {}
         return (str(source.get("issued") or ""), str(row.get("edition")))
 
     def exposure(self, robot: str, units: int, on: str | None = None, unverified: bool = False) -> dict[str, Any]:
@@ -384,7 +451,7 @@ class Answers:
                  "matched": r.get("matched"), "lang": r.get("lang"), "rank": r.get("rank")} for r in rows]
         if not hits:  # fuzzy: the closest labels or ids of any kind
             scored = []
-            for kind in self.catalog().by_kind:
+            for kind in self.kinds():
                 for match in self.closest(kind, q.strip(), n=3):
                     label = match["label"] or match["id"]
                     ratio = difflib.SequenceMatcher(None, q.casefold(), label.casefold()).ratio()
@@ -412,10 +479,10 @@ class Answers:
                          "label": r.get("valueLabel"), "source": self._graph_source(r.get("graph")),
                          "inferred": r.get("graph") == inferred}
             out[r["direction"]].append(statement)
+        names = (self._call(self.queries["labels"], {"entity": iri}) or [{}])[0]
         for lang, key in (("en", "labelEn"), ("zh-Hant", "labelZhHant"), ("zh-Hans", "labelZhHans")):
-            label = self.catalog().by_kind.get(kind, {}).get(self.local_id(iri), {}).get(key)
-            if label:
-                labels[lang] = label
+            if names.get(key):
+                labels[lang] = names[key]
         data = {"id": self.local_id(iri), "iri": iri, "kind": kind, "types": sorted(set(types)),
                 "labels": labels, "statements": out["out"], "incoming": out["in"]}
         queries = [query]

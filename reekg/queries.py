@@ -90,6 +90,17 @@ class Query:
             bindings[ox.Variable(param.name)] = param.term(value)
         return bindings
 
+    def with_values(self, variable: str, iris: list[str]) -> Query:
+        """This query with ``VALUES ?variable { <iri> … }`` first in its WHERE group: a list of IRIs bound at
+        once (a parameter binds one term). The IRIs are written by pyoxigraph (which refuses a malformed one),
+        never spliced as text."""
+        terms = " ".join(str(ox.NamedNode(iri)) for iri in iris)
+        text, found = re.subn(r"\bWHERE\s*\{", lambda m: f"{m.group(0)} VALUES ?{variable} {{ {terms} }}",
+                              self.text, count=1)
+        if not found:
+            raise ValueError(f"{self.name} has no WHERE group")
+        return Query(self.name, self.title, text, self.parameters)
+
     def run(self, store: ox.Store, ns: Namespaces, **values: Any) -> list[dict[str, Any]]:
         """Run on ``store`` (union default graph) and return rows of pyoxigraph terms."""
         solutions = store.query(self.text, substitutions=self.bind(ns, **values),

@@ -123,14 +123,15 @@ class _Service:
 
     def _run(self, query: Query, params: dict[str, Any]) -> tuple[list, str | None]:
         bindings = query.bind(self.ns, **params)
-        job = Job(query=query.text, result_format="json", max_rows=self.settings["max_rows"],
+        job = Job(query=query.text, result_format="json", max_rows=self.settings["answer_max_rows"],
                   prefixes=self.ns.prefixes(),
                   substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
         reply = self.app.extensions["reekg.backend"].execute(job, self.settings["query_timeout"])
         if not reply.ok:
             raise ServiceFailure(f"query {query.name} failed ({reply.error}): {reply.message}")
         if reply.truncated:  # an answer computed from a cut result would be silently wrong
-            raise ServiceFailure(f"query {query.name} returned more than max_rows={self.settings['max_rows']} rows")
+            raise ServiceFailure(f"query {query.name} returned more than answer_max_rows="
+                                 f"{self.settings['answer_max_rows']} rows")
         return json.loads(reply.body)["results"]["bindings"], reply.build_id
 
     def answer(self, key: tuple, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -129,13 +129,6 @@ class NotReady(ServiceError):
         super().__init__(message, headers={"Retry-After": "5"})
 
 
-class NotSupported(ServiceError):
-    """An operation this configuration does not offer yet (writes on a remote store): 501, said plainly."""
-
-    status = 501
-    metric = "not_supported"
-
-
 class ServiceFailure(ServiceError):
     """Our fault, not the client's (a worker died, …)."""
 
@@ -193,7 +186,7 @@ def register(app: Flask) -> None:
     def _service_error(exc: ServiceError) -> Response:
         if isinstance(exc, ValidationFailed):
             return validation_response(exc)
-        if exc.status >= 500 and not isinstance(exc, Busy | QueryTimeout | NotReady | NotSupported):
+        if exc.status >= 500 and not isinstance(exc, Busy | QueryTimeout | NotReady):
             log.error("request %s failed: %s", g.get("request_id"), exc.message)
             return error_response(exc.status, f"internal error (request id {g.get('request_id')})")
         return error_response(exc.status, exc.message, exc.headers)

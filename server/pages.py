@@ -115,7 +115,7 @@ def _suggestion(parameter: str | None, ident: str) -> str | None:
 
 
 def _catalog_list(kind: str) -> list[dict[str, Any]]:
-    rows = _service().answers.catalog().by_kind.get(kind, {})
+    rows = _service().answers.kind_entities(kind)
     return [{"id": ident, "label": row.get("labelEn") or ident, "zh": row.get("labelZhHant")}
             for ident, row in sorted(rows.items(), key=lambda kv: (kv[1].get("labelEn") or kv[0]).casefold())]
 
@@ -156,7 +156,8 @@ def trace(subsystem: str) -> Response:
     params = {k: v for k in ("robot", "element") if (v := request.args.get(k))}
     key = ("trace", None, tuple(sorted({"subsystem": subsystem, **params}.items())))
     answer = _answer(key, lambda a: a.trace(subsystem, **params))
-    chart = sankey(answer, _service().answers.catalog().by_kind)
+    answers = _service().answers
+    chart = sankey(answer, {kind: answers.kind_entities(kind) for kind in SANKEY_KINDS})
     return _render("pages/trace.html", title=f"Trace: {subsystem}", answer=answer, chart=chart, params=params,
                    robots=_catalog_list("robot"), elements=_catalog_list("element"))
 
@@ -210,6 +211,10 @@ def _stage_of(path: dict[str, Any]) -> str:
 
 _FOLDED = {"cracking": "separation", "metal-alloy": "magnet-making", "recycling": "magnet-making",
            "concentration": "mining"}
+
+
+# The kinds whose labels the trace diagram looks up (the rest come with the answer's rows).
+SANKEY_KINDS = ("subsystem", "component", "country", "mine", "facility")
 
 
 def sankey(answer: dict[str, Any], catalog: dict[str, dict[str, Any]]) -> dict[str, Any]:

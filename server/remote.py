@@ -377,6 +377,10 @@ class RemoteBackend:
         self.last_error = exc.message
         return RemoteUnavailable(f"the remote SPARQL store is unavailable: {exc.message}")
 
+    def invalidate(self) -> None:
+        """Forget the cached meta graph: the next request reads it again (a write here has just switched)."""
+        self._read_at = float("-inf")
+
     def snapshot(self) -> Snapshot:
         now = time.monotonic()
         snap = self._snapshot

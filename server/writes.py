@@ -217,12 +217,9 @@ def _run(operation: Callable[[], Any]) -> Any:
 def _served_graph_changed() -> None:
     """Make the next read here see the write at once. The embedded query workers notice ``home/current``
     move by themselves; the remote backend caches the meta graph for a second, so it is told."""
-    backend = current_app.extensions["reekg.backend"]
-    invalidate = getattr(backend, "invalidate", None)
+    invalidate = getattr(current_app.extensions["reekg.backend"], "invalidate", None)
     if callable(invalidate):
         invalidate()
-    elif hasattr(backend, "snapshot_ttl") and hasattr(backend, "_read_at"):
-        backend._read_at = float("-inf")  # RemoteBackend before it has invalidate(): its snapshot is stale
 
 
 def _answer(result: writes.WriteResult, status: int = 200, **extra: Any) -> Response:

@@ -386,7 +386,9 @@ ORDINARY = {
     "magnet-temperature": {"family": iri("material", "sintered-ndfeb")},
     "search": {"q": "neodymium"},
     # the answers' helpers (reekg.answers)
-    "entities": {}, "sources": {}, "provenance": {}, "stage-shares": {},
+    "sources": {}, "provenance": {}, "stage-shares": {}, "kinds": {},
+    "known-entity": {"entity": iri("element", "Nd")}, "kind-entities": {"kind": "element"},
+    "labels": {"entity": iri("element", "Nd")},
     "entity": {"entity": iri("element", "Nd")},
     "material-contents": {"material": iri("material", "sintered-ndfeb")},
     "country-observations": {"country": iri("country", "CN")},

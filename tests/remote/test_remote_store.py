@@ -217,12 +217,6 @@ def test_blank_nodes_survive_the_load(api, published):
     assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) > 0
 
 
-def test_writes_answer_501_on_the_remote_store(api):
-    answer = api.request("POST", "/update", headers={"Content-Type": "application/sparql-update",
-                                                      "Authorization": "Bearer x"}, body=b"DROP ALL")
-    assert answer.status == 501 and "not yet supported on the remote store" in answer.text
-
-
 # --- parameter binding: every library query gives the embedded store's answers ---------------------------------
 
 def _normal(term: dict) -> tuple:

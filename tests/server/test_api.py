@@ -238,3 +238,16 @@ def test_the_cli_gives_the_same_answers(runner, curated_home):
     assert sub.exit_code == 0 and "ferrite-for-ndfeb" in sub.output
     missing = runner.invoke(main, ["--home", str(curated_home), "trace", "joint-actuaton"])
     assert missing.exit_code == 1 and "joint-actuation" in missing.output  # the closest match is named
+
+
+def test_answers_never_read_every_entity_so_a_graph_larger_than_max_rows_still_answers(curated_home, tmp_path):
+    # The curated graph has ~800 entities and ~700 resources with sources; with answer_max_rows=300 an answer
+    # that listed them all to resolve ids or cite sources (as it once did) would fail with 500.
+    with running_server(curated_home, tmp_path / "serve.log", answer_max_rows=300, answer_cache_mb=0) as srv:
+        status, body = get_json(srv, "/api/v1/dependents", element="tb")  # resolved case-insensitively
+        assert status == 200 and body["element"] == "Tb" and body["robots"]
+        assert {s["id"] for s in body["sources"]}  # cited through the resources the rows name
+        status, body = get_json(srv, "/api/v1/elements/Nd")
+        assert status == 200 and body["data"]["labels"] == {"en": "neodymium", "zh-Hant": "釹", "zh-Hans": "钕"}
+        status, body = get_json(srv, "/api/v1/elements/Dyy")
+        assert status == 404 and "Dy" in [c["id"] for c in body["errors"][0]["closest"]]
