@@ -52,7 +52,7 @@ class Result:
     lookups: Throughput
 
 
-def trace_query(ns: Namespaces) -> tuple[str, str]:
+def trace_query(ns: Namespaces, **values: str) -> tuple[str, str]:
     """The traceability query as every engine gets it: explicit PREFIX lines (the peers do not predeclare
     reekg's prefixes) and the parameters bound by a VALUES block at the top of the WHERE group, built from
     N-Triples terms (as for a remote store, STYLE.md), so FILTERs see them as pyoxigraph's substitutions do."""
@@ -60,7 +60,7 @@ def trace_query(ns: Namespaces) -> tuple[str, str]:
     if not TRACE_RQ.exists():
         return "bench/trace_fallback.rq (5 hops)", (HERE / "trace_fallback.rq").read_text(encoding="utf-8")
     query = parse("trace", TRACE_RQ.read_text(encoding="utf-8"))
-    values = {name: ns.base + "id/" + value for name, value in TRACE_VALUES.items()}
+    values = {name: ns.base + "id/" + value for name, value in (values or TRACE_VALUES).items()}
     bindings = query.bind(ns, **values)
     names = " ".join(str(v) for v in bindings)
     terms = " ".join(str(t) for t in bindings.values())
