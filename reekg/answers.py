@@ -303,8 +303,7 @@ class Answers:
                            ("gRobot", "gComponent", "gMaterial", "gElement", "gSite", "gFeed", "gCountry")
                            if r.get(k)},
         } for r in rows]
-        shares, share_query, share_rows = self._stage_shares()
-        summary = {stage: self._stage_summary(shares.get(stage, [])) for stage in STAGES}
+        summary, share_query, share_rows = self._share_summaries()
         return self._answer(paths, [query, share_query], rows + share_rows,
                             subsystem=self.local_id(params["subsystem"]), countries=sorted(
                                 {p["country"] for p in paths if p["country"]}), shares=summary)
@@ -322,8 +321,23 @@ class Answers:
             by_stage[stage].append(r)
         return by_stage, query, rows
 
-    def _stage_summary(self, rows: list[Row]) -> dict[str, Any] | None:
-        """The newest edition's latest past year for a stage: country shares, HHI and the concentration flag.
+    def _share_summaries(self) -> tuple[dict[str, dict[str, Any] | None], Query, list[Row]]:
+        """:meth:`_stage_summary` of every stage, the query and the rows the summaries used (what an answer
+        cites): once per build and day, not per request (at 10^6 triples there are ~50,000 observations)."""
+        catalog = self.catalog()
+        key = f"share-summaries {self.today()}"
+        if key not in catalog.memo:
+            shares, query, _ = self._stage_shares()
+            summaries, used = {}, []
+            for stage in STAGES:
+                summaries[stage], chosen = self._stage_summary(shares.get(stage, []))
+                used += chosen
+            catalog.memo[key] = (summaries, query, used)
+        return catalog.memo[key]
+
+    def _stage_summary(self, rows: list[Row]) -> tuple[dict[str, Any] | None, list[Row]]:
+        """The newest edition's latest past year for a stage: country shares, HHI and the concentration flag;
+        and the rows it read.
 
         Shares are of all rare earths, not per element (no source gives per-element country shares). Where
         the published shares do not cover the whole world, the HHI is a lower bound and says so.
@@ -332,10 +346,11 @@ class Answers:
         # a share for a year still to come is a projection (IEA's 2030 outlook), not a measurement
         countries = [r for r in rows if r.get("areaCode") and not (r.get("year") and int(str(r["year"])) > this_year)]
         if not countries:
-            return None
+            return None, []
         # the newest publication first (by its issue date), then its latest year
-        edition = max(self._edition_key(r) for r in countries)
-        pool = [r for r in countries if self._edition_key(r) == edition]
+        keys = [self._edition_key(r) for r in countries]
+        edition = max(keys)
+        pool = [r for r, k in zip(countries, keys, strict=True) if k == edition]
         latest_year = max((str(r.get("year") or "") for r in pool), default="")
         chosen = [r for r in pool if str(r.get("year") or "") == latest_year]
         shares = {}
@@ -353,7 +368,7 @@ class Answers:
             "hhi": round(hhi, 6), "hhiIsLowerBound": covered < 0.995,
             "concentrated": top_share > self.threshold, "threshold": self.threshold,
             "top": {"country": top_code, "share": top_share},
-        }
+        }, chosen
 
     def _edition_key(self, row: Row) -> tuple[str, str]:
         source = self.sources([row["edition"]]).get(row["edition"], {}) if row.get("edition") else {}
@@ -366,8 +381,7 @@ class Answers:
         day = _date(on, self.today())
         estimates, q_fleet = self.run("fleet-magnet-mass", robot=iri, units=units, unverified=_flag(unverified))
         controls, q_controls = self.run("controls", robot=iri, on=day)
-        shares, q_shares, share_rows = self._stage_shares()
-        summary = {stage: self._stage_summary(shares.get(stage, [])) for stage in STAGES}
+        summary, q_shares, share_rows = self._share_summaries()
         contents_by_material: dict[str, list[Row]] = {}
         queries = [q_fleet, q_controls, q_shares]
         cited = list(estimates) + list(controls) + share_rows
@@ -539,7 +553,7 @@ class Answers:
             symbols = [self.local_id(self.resolve("element", e, f"{where}.elements")) for e in elements]
             rules.append({"country": country, "elements": symbols or None, "stages": stages})
 
-        shares, q_shares, share_rows = self._stage_shares()
+        summaries, q_shares, share_rows = self._share_summaries()
         deps, q_deps = self.run("dependencies", unverified="false")
         site_rows, q_sites = self.run("element-sites", unverified="false")
         queries = [q_shares, q_deps, q_sites]
@@ -564,7 +578,7 @@ class Answers:
                         if not any(code == rule["country"] for _, code in before):
                             continue
                         after = {site for site in before if site[1] != rule["country"]}
-                        share = self._share_of(shares.get(stage, []), rule["country"])
+                        share = _share_of(summaries[stage], rule["country"])
                         found.append({
                             "element": symbol, "stage": stage, "country": rule["country"],
                             "sitesBefore": len(before), "sitesRemaining": len(after),
@@ -596,14 +610,14 @@ class Answers:
         unique = list({q.name: q for q in queries}.values())
         return self._answer(data, unique, cited, restrictions=rules, on=day, changesStoredGraph=False)
 
-    def _share_of(self, rows: list[Row], code: str) -> float | None:
-        summary = self._stage_summary(rows)
-        if summary is None:
-            return None
-        for entry in summary["shares"]:
-            if entry["country"] == code:
-                return entry["share"]
-        return None
+
+
+def _share_of(summary: dict[str, Any] | None, code: str) -> float | None:
+    """The country's share in a stage summary (:meth:`Answers._stage_summary`), or None."""
+    for entry in (summary or {}).get("shares", []):
+        if entry["country"] == code:
+            return entry["share"]
+    return None
 
 
 def _still_uses(option: Row) -> set[str]:
