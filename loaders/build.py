@@ -256,8 +256,8 @@ def _remote_call(action, what: str):
 
 def _validate(assembled: Assembled, validation: str, extra_rdf: list[Path]) -> ValidationReport:
     ns = assembled.ns
-    if validation == "full":
-        return validate(assembled.union(), load_shapes(ns), assembled.locate)
+    if validation == "full":  # SHACL-SPARQL on the store in pyoxigraph, then the rest in pySHACL
+        return validate(assembled.union, load_shapes(ns), assembled.locate, store=assembled.store)
     if validation == "incremental":
         from .incremental import StoreIndex, validate_focus
 

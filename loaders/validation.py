@@ -1,4 +1,5 @@
-"""SHACL validation with pySHACL, reported in plain words at the place each fact came from."""
+"""SHACL validation with pySHACL (SHACL-SPARQL constraints in pyoxigraph), reported in plain words at the place
+each fact came from."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import pyoxigraph as ox
 import pyshacl
 import rdflib.plugin
 from rdflib import Graph
@@ -17,6 +19,7 @@ from rdflib.query import Processor
 from rdflib.term import Node
 
 from .errors import Place, Problem
+from .shacl_sparql import add_results, run_checks, split_shapes, store_of_graph, store_of_store
 
 Locator = Callable[[Node, Node | None], Place]
 
@@ -73,17 +76,45 @@ def _short(node: Node | None, graph: Graph) -> str:
         return str(node)
 
 
-def validate(data: Graph, shapes: Graph, locate: Locator) -> ValidationReport:
+ENGINES = ("hybrid", "pyshacl")
+
+
+def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, *,
+             store: ox.Store | None = None, engine: str = "hybrid") -> ValidationReport:
     """Validate ``data`` (asserted + inferred + ontology, one graph) against ``shapes``.
 
     Inference is off: the loader has already materialised the OWL RL closure, so targets by class see
     subclass members without pySHACL running its own (slower) RDFS pass.
+
+    ``engine``: ``pyshacl`` runs every constraint in pySHACL (the reference); ``hybrid`` (the default) runs
+    the SHACL-SPARQL constraints in pyoxigraph and the rest in pySHACL, with the same report (see
+    :mod:`.shacl_sparql`). ``store``: a pyoxigraph store holding the same triples as ``data`` (in any of its
+    graphs); without one they are copied from ``data``. ``data`` may be a function that makes the graph: it
+    is then called after the SHACL-SPARQL constraints have run and their copy of the store is gone, so the
+    two copies of a large graph are never in memory together.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "pyshacl":
+        data = data() if callable(data) else data
+        conforms, results = _pyshacl(data, shapes)
+        return report_from_results(conforms, results, data, shapes, locate)
+    split = split_shapes(shapes)
+    if store is None:
+        data = data() if callable(data) else data
+    found = run_checks(store_of_store(store) if store is not None else store_of_graph(data), split.checks)
+    data = data() if callable(data) else data
+    conforms, results = _pyshacl(data, split.core)
+    conforms = add_results(results, found) and conforms
+    return report_from_results(conforms, results, data, shapes, locate)
+
+
+def _pyshacl(data: Graph, shapes: Graph) -> tuple[bool, Graph]:
     conforms, results, _ = pyshacl.validate(
         data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=True,
         abort_on_first=False,
     )
-    return report_from_results(bool(conforms), results, data, shapes, locate)
+    return bool(conforms), results
 
 
 def report_from_results(conforms: bool, results: Graph, data: Graph, shapes: Graph,
