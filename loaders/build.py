@@ -180,8 +180,12 @@ def assemble(ns: Namespaces, data_dir: Path | None = None, extra_rdf: Iterable[P
 
 
 def statistics(assembled: Assembled) -> dict[str, Any]:
-    """Counts for the manifest, read from the store (SPARQL in Rust, not a Python walk over every quad)."""
-    ns, store = assembled.ns, assembled.store
+    return {**store_statistics(assembled.store, assembled.ns),
+            "rows_per_table": dict(sorted(assembled.tables.rows.items())), "inferred": assembled.inferred}
+
+
+def store_statistics(store: ox.Store, ns: Namespaces) -> dict[str, Any]:
+    """Counts for a manifest, read from the store (SPARQL in Rust, not a Python walk over every quad)."""
     per_graph = {r["g"].value: int(r["n"].value) for r in store.query(
         "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")}
     reekg, ids = str(ns.reekg), str(ns.id)
@@ -193,8 +197,6 @@ def statistics(assembled: Assembled) -> dict[str, Any]:
         "quads": len(store),
         "triples_per_graph": dict(sorted(per_graph.items())),
         "instances_per_class": dict(sorted(per_class.items())),
-        "rows_per_table": dict(sorted(assembled.tables.rows.items())),
-        "inferred": assembled.inferred,
     }
 
 

@@ -35,9 +35,19 @@ def content_hash(quads: Iterable[ox.Quad]) -> str:
     Each quad's N-Quads line (as Oxigraph writes it) is hashed with SHA-256 and the digests are added modulo
     2^256 (an incremental multiset hash, Bellare and Micciancio's AdHash): it streams, so a 10^6-quad build
     needs no sorted copy of its lines in memory. Give each quad once (a store's quads are distinct)."""
-    total = 0
-    for quad in quads:
-        total += int.from_bytes(hashlib.sha256(f"{quad} .\n".encode()).digest(), "big")
+    return content_hash_update(f"{0:064x}", added=quads)
+
+
+def _quad_digest(quad: ox.Quad) -> int:
+    return int.from_bytes(hashlib.sha256(f"{quad} .\n".encode()).digest(), "big")
+
+
+def content_hash_update(digest: str, *, added: Iterable[ox.Quad] = (), removed: Iterable[ox.Quad] = ()) -> str:
+    """:func:`content_hash` of a graph whose hash was ``digest`` after ``added`` quads (not in it before) came
+    in and ``removed`` ones (in it before) went: what a small write costs, not what the graph costs."""
+    total = int(digest, 16)
+    total += sum(_quad_digest(q) for q in added)
+    total -= sum(_quad_digest(q) for q in removed)
     return f"{total % 2**256:064x}"
 
 

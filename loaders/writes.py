@@ -39,26 +39,25 @@ Nothing here imports Flask; the server maps these exceptions to HTTP statuses.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF, SH
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import SH
 from rdflib.term import Node
 
-from .build import _build_lock, load_shapes, new_manifest
+from .build import _build_lock, load_shapes, new_manifest, store_statistics
 from .errors import LoadError, Place
-from .inference import materialise
+from .inference import compile_rules, infer_into
 from .namespaces import Namespaces
 from .rdf_files import from_oxigraph
 from .remote import RemoteError, RemoteStore, served_quads
 from .remote import publish as remote_publish
-from .store import StoreHome, content_hash, to_oxigraph
+from .store import StoreHome, content_hash, content_hash_update, to_oxigraph
 from .validation import ValidationReport, validate
 
 DEFAULT_GRAPH_NAME = "default"
@@ -350,36 +349,29 @@ def _result_entries(report: ValidationReport) -> list[dict[str, Any]]:
     return entries
 
 
-def _locator(quads: Iterable[ox.Quad]) -> Callable[[Node, Node | None], Place]:
-    """Place a SHACL result in the graph that describes its focus node."""
-    where: dict[str, str] = {}
-    for q in quads:
-        if isinstance(q.graph_name, ox.NamedNode):
-            where.setdefault(str(from_oxigraph(q.subject)), q.graph_name.value)
+def _locator(store: ox.Store) -> Callable[[Node, Node | None], Place]:
+    """Place a SHACL result in the graph that describes its focus node (looked up when a result needs it)."""
 
     def locate(focus: Node, path: Node | None) -> Place:
-        return Place(where.get(str(focus), "(graph)"), None, str(path) if path is not None else str(focus))
+        graph = "(graph)"
+        if isinstance(focus, (URIRef, BNode)):
+            for q in store.quads_for_pattern(to_oxigraph(focus), None, None, None):
+                if isinstance(q.graph_name, ox.NamedNode):
+                    graph = q.graph_name.value
+                    break
+        return Place(graph, None, str(path) if path is not None else str(focus))
 
     return locate
 
 
-def _statistics(quads: Iterable[ox.Quad], ns: Namespaces) -> dict[str, Any]:
-    per_graph: Counter[str] = Counter()
-    instances: dict[str, set[str]] = {}
-    reekg, ids, rdf_type = str(ns.reekg), str(ns.id), str(RDF.type)
-    count = 0
-    for q in quads:
-        count += 1
-        per_graph[q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else ""] += 1
-        if (q.predicate.value == rdf_type and isinstance(q.object, ox.NamedNode)
-                and q.object.value.startswith(reekg) and isinstance(q.subject, ox.NamedNode)
-                and q.subject.value.startswith(ids)):
-            instances.setdefault(q.object.value[len(reekg):], set()).add(q.subject.value)
-    return {
-        "quads": count,
-        "triples_per_graph": dict(sorted(per_graph.items())),
-        "instances_per_class": dict(sorted((k, len(v)) for k, v in instances.items())),
-    }
+def _union(store: ox.Store, ns: Namespaces) -> Graph:
+    """Every triple of ``store`` as one rdflib graph (for full pySHACL validation)."""
+    union = Graph()
+    for prefix, iri in ns.prefixes().items():
+        union.bind(prefix, iri)
+    union.addN((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object), union)
+               for q in store)
+    return union
 
 
 def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bool = True,
@@ -413,37 +405,32 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             result.timings = {"total": time.perf_counter() - started}
             return result
 
+        # Inference again, in the working store (the same rules as a build, see .inference)
         mark = time.perf_counter()
+        inferred_before = set(memory.quads_for_pattern(None, None, None, inferred_node))
+        memory.remove_graph(inferred_node)
         ontology = Graph()
-        asserted: set[tuple[Node, Node, Node]] = set()
-        quads: list[ox.Quad] = []
-        for q in after_asserted:
-            if q.graph_name == inferred_node:
-                continue
-            quads.append(q)
-            triple = (from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object))
-            if q.graph_name == ontology_node:
-                ontology.add(triple)
-            else:
-                asserted.add(triple)
-        inferred = materialise(asserted, ontology, instance_prefix=str(ns.id))
-        quads.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), inferred_node)
-                     for s, p, o in sorted(inferred))
+        for q in memory.quads_for_pattern(None, None, None, ontology_node):
+            ontology.add((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object)))
+        inferred = infer_into(memory, compile_rules(ontology), instance_prefix=str(ns.id), graph=inferred_node)
+        inferred_after = set(memory.quads_for_pattern(None, None, None, inferred_node))
         timings["infer"] = time.perf_counter() - mark
 
         mark = time.perf_counter()
-        union = Graph()
-        for prefix, iri in ns.prefixes().items():
-            union.bind(prefix, iri)
-        for triple in asserted | inferred:
-            union.add(triple)
-        for triple in ontology:
-            union.add(triple)
         shapes = shapes if shapes is not None else load_shapes(ns)
+        locate = _locator(memory)
         if write_validation(settings) == "full":
-            report = validate(union, shapes, _locator(quads))
+            report = validate(lambda: _union(memory, ns), shapes, locate, store=memory)
         else:
-            report = _validate_focus(before, quads, union, shapes, ns)
+            # the focus nodes of every triple, asserted or inferred, that the write changed
+            from .incremental import StoreIndex, validate_focus
+
+            triples = {q.triple for q in changed if q.graph_name != inferred_node}
+            triples |= {q.triple for q in inferred_before ^ inferred_after}
+            changes = [(from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object))
+                       for t in triples]
+            report = validate_focus(StoreIndex(memory), shapes, locate, ns, changes=changes,
+                                    full_graph=lambda: _union(memory, ns)).report
         timings["validate"] = time.perf_counter() - mark
         results = _result_entries(report)
         result.report = report
@@ -455,16 +442,22 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             return result
 
         mark = time.perf_counter()
+        quads = list(memory)
+        added = (after_asserted - before) | (inferred_after - inferred_before)
+        removed = (before - after_asserted) | (inferred_before - inferred_after)
+        digest = (content_hash_update(parent["content_sha256"], added=added, removed=removed)
+                  if parent.get("content_sha256") else content_hash(quads))
         manifest = new_manifest(
-            content_hash(quads), ns, report, validation=write_validation(settings),
+            digest, ns, report, validation=write_validation(settings),
             **{k: v for k, v in parent.items() if k == "rows_per_table"},
-            inferred=len(inferred), **_statistics(quads, ns),
+            inferred=inferred, **store_statistics(memory, ns),
             write={"kind": kind, "parent_build_id": parent_id, "added": result.added, "removed": result.removed,
                    "graphs": touched},
         )
         build_id = manifest["build_id"]
-        changed_graphs = {q.graph_name.value for q in before.symmetric_difference(quads)  # type: ignore[union-attr]
-                          if isinstance(q.graph_name, ox.NamedNode)}
+        changed_graphs = {q.graph_name.value for q in changed if isinstance(q.graph_name, ox.NamedNode)}
+        if inferred_before != inferred_after:
+            changed_graphs.add(inferred_node.value)
         target.publish(build_id, quads, {**manifest, "timings_s": timings}, parent_id=parent_id,
                        changed=changed_graphs)
         timings["write"] = time.perf_counter() - mark
@@ -480,19 +473,6 @@ def write_validation(settings: dict[str, Any]) -> str:
     if mode not in ("incremental", "full"):
         raise ValueError(f"write validation must be 'incremental' or 'full', not {mode!r}")
     return mode
-
-
-def _validate_focus(before: set[ox.Quad], after: list[ox.Quad], union: Graph, shapes: Graph,
-                    ns: Namespaces) -> ValidationReport:
-    """Validate the focus nodes of the triples (asserted or inferred) that differ between the two graphs."""
-    from .incremental import StoreIndex, validate_focus
-
-    changed = {q.triple for q in before} ^ {q.triple for q in after}
-    changes = [(from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object)) for t in changed]
-    store = ox.Store()
-    store.bulk_extend(after)
-    return validate_focus(StoreIndex(store), shapes, _locator(after), ns, changes=changes,
-                          full_graph=lambda: union).report
 
 
 # --- SPARQL 1.1 Update ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Literal, URIRef
 
-from reekg.loaders.store import MANIFEST, StoreHome
+from reekg.loaders.store import MANIFEST, StoreHome, content_hash, content_hash_update
 
 G = URIRef("https://w3id.org/reekg/graph/source/x")
 
@@ -69,3 +69,14 @@ def test_the_store_is_readable_by_another_reader_while_open(tmp_path):
     reader = home.open()
     assert isinstance(reader, ox.Store)
     assert bool(reader.query("ASK { GRAPH ?g { ?s ?p ?o } }"))
+
+
+def test_the_content_hash_follows_a_change_from_the_changed_quads_alone():
+    g = ox.NamedNode("http://example.org/g")
+    quad = lambda i: ox.Quad(ox.NamedNode(f"http://example.org/s{i}"), ox.NamedNode("http://example.org/p"),  # noqa: E731
+                             ox.Literal(f"v{i}"), g)
+    before = [quad(i) for i in range(50)]
+    after = before[5:] + [quad(i) for i in range(100, 103)]
+    updated = content_hash_update(content_hash(before), added=after[-3:], removed=before[:5])
+    assert updated == content_hash(after)
+    assert updated != content_hash(before)

@@ -17,7 +17,7 @@ from reekg import settings as settings_registry
 from reekg.loaders import writes
 from reekg.loaders.build import load_shapes
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.store import StoreHome
+from reekg.loaders.store import StoreHome, content_hash
 
 BASE = "https://w3id.org/reekg/"
 PARTNER = BASE + "graph/partner/acme"
@@ -74,6 +74,8 @@ def test_the_inferred_graph_is_recomputed(settings, home, shapes):
     writes.apply_update(settings, f"DELETE DATA {{ GRAPH <{PARTNER}> {{ "
                                   "mine:bear-lodge reekg:feeds facility:noveon-san-marcos } }", shapes=shapes)
     assert not _ask(home, inferred)
+    # the hash a write carries forward from its parent (added and removed quads only) is the graph's own
+    assert StoreHome(home).manifest()["content_sha256"] == content_hash(StoreHome(home).open())
 
 
 @pytest.mark.parametrize("update", [
