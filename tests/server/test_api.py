@@ -48,6 +48,9 @@ def test_trace_reaches_mines_and_countries_and_cites_every_hop(api):
     assert all(p["hopSources"].get("site") and p["hopSources"].get("country") for p in body["data"])
     mining = body["shares"]["mining"]
     assert mining["top"]["country"] == "CN" and mining["concentrated"] is True
+    # each site's stages (data/facilities.csv): MP Independence alloys and makes magnets
+    stages = {p["site"]: p["stages"] for p in body["data"]}
+    assert stages["mp-independence"] == ["magnet-making", "metal-alloy"]
 
 
 def test_exposure_of_5000_optimus_gives_17000_kg_at_the_seed_estimate_and_marks_dy_tb(api):
