@@ -43,26 +43,44 @@ class Engine:
         return tree_cpu(self.process.pid)
 
 
-def tree_cpu(root: int) -> float:
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
+def tree(root: int) -> list[int]:
+    """A process and all its descendants (read from /proc)."""
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2:].split()
-        parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    total, todo = 0.0, [root]
+        if entry.isdigit():
+            try:
+                text = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(text[text.rindex(")") + 2:].split()[1]), []).append(int(entry))
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
-        total += times.get(pid, 0.0)
-        todo += [child for child, parent in parents.items() if parent == pid]
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def tree_cpu(root: int) -> float:
+    """User + system CPU seconds of a process tree."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for pid in tree(root):
+        with contextlib.suppress(OSError):
+            text = Path(f"/proc/{pid}/stat").read_text()
+            fields = text[text.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
     return total
+
+
+def tree_rss_mib(root: int) -> float:
+    """Resident memory of a process tree (MiB)."""
+    total = 0
+    for pid in tree(root):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
 
 
 def _wait_ready(engine: Engine, probe: bytes, seconds: float = 600) -> None:

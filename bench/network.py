@@ -85,32 +85,9 @@ class EngineRun:
 class SizeRun:
     target: int
     quads: int
-    build_s: float
-    build_rss_note: str
     engines: list[EngineRun] = field(default_factory=list)
     routes: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)  # variant → route → (med, p95)
     rdflib_trace: tuple[float, float, int] | None = None
-
-
-def rss_mib(root: int) -> float:
-    """Resident memory of a process and all its descendants (MiB)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat[stat.rindex(")") + 2:].split()[1]), []).append(int(entry))
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-    return total / 1024
 
 
 @contextlib.contextmanager
@@ -150,7 +127,7 @@ def run_engine(make, trace: str, args, *, reekg_home: Path | None = None) -> Eng
             result = throughput(engine.target, LOOKUP, clients=clients, warmup=args.warmup_seconds,
                                 seconds=args.seconds, server_cpu=engine.cpu_seconds)
             run.per_second[clients], run.errors[clients] = result.per_second, result.errors
-        run.rss_mib = rss_mib(engine.process.pid)
+        run.rss_mib = engines.tree_rss_mib(engine.process.pid)
     return run
 
 
@@ -184,19 +161,16 @@ def rdflib_engine(nquads: Path, trace: str, count: int) -> tuple[float, float, i
 def measure_size(size: int, work: Path, args) -> SizeRun:
     ns = Namespaces()
     home, nquads, synth = work / f"home-{size}", work / f"graph-{size}.nq", work / f"synth-{size}.nq"
-    build_s = float("nan")
-    if StoreHome(home).current() is None:
+    if StoreHome(home).current() is None:  # (the build is timed by bench.scale, in its own process)
         write_synth(synth, size, seed=0)
-        started = time.perf_counter()
         build(settings_registry.load({"home": str(home)}, environ={}), extra_rdf=[synth], validation="none",
               keep_partner_graphs=False)
-        build_s = time.perf_counter() - started
     store = ox.Store.read_only(str(StoreHome(home).current()))
     quads = len(store)
     if not nquads.exists():
         store.dump(str(nquads), format=ox.RdfFormat.N_QUADS)
     del store
-    out = SizeRun(size, quads, build_s, "")
+    out = SizeRun(size, quads)
     _, trace = trace_query(ns, subsystem=f"subsystem/{SUBSYSTEM}", element="element/Dy")
     makers = {
         "reekg": lambda: engines.reekg(home, work, REEKG_SETTINGS),

@@ -105,17 +105,21 @@ class Assembled:
         return iter(self.store)
 
     def union(self) -> Graph:
-        """Every triple as one rdflib graph (for pySHACL)."""
-        graph = Graph()
-        for prefix, iri in self.ns.prefixes().items():
-            graph.bind(prefix, iri)
-        graph.addN((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object), graph)
-                   for q in self.store)
-        return graph
+        return union_graph(self.store, self.ns)
 
     def triples_in(self, graphs: Iterable[str]) -> list[tuple[Node, Node, Node]]:
         return [(from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object))
                 for g in graphs for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(g))]
+
+
+def union_graph(store: ox.Store, ns: Namespaces) -> Graph:
+    """Every triple of ``store`` (all its graphs) as one rdflib graph with reekg's prefixes, for pySHACL."""
+    graph = Graph()
+    for prefix, iri in ns.prefixes().items():
+        graph.bind(prefix, iri)
+    graph.addN((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object), graph)
+               for q in store)
+    return graph
 
 
 @dataclass

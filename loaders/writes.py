@@ -7,7 +7,8 @@ Every write is one transaction, run by the loaders (the only writer) under the b
 3. refuse it if it touches a reserved graph (``…/graph/inferred`` is recomputed, ``…/graph/ontology``
    comes from files), a source graph's own provenance triples, a source graph that does not exist, or any
    graph outside ``…/graph/source/`` and ``…/graph/partner/``;
-4. recompute the inferred graph from the new asserted triples (:func:`~.inference.materialise`);
+4. recompute the inferred graph from the new asserted triples (the ontology's rules, run in the working
+   store by :func:`~.inference.infer_into`);
 5. validate asserted + inferred + ontology with the project's SHACL shapes: only the focus nodes the write
    touches (:mod:`.incremental`), or every node with the setting ``write_validation = full``;
 6. only if it conforms, publish a new store with :meth:`StoreHome.write` (a new build id; the manifest
@@ -50,7 +51,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
-from .build import _build_lock, load_shapes, new_manifest, store_statistics
+from .build import _build_lock, load_shapes, new_manifest, store_statistics, union_graph
 from .errors import LoadError, Place
 from .inference import compile_rules, infer_into
 from .namespaces import Namespaces
@@ -364,16 +365,6 @@ def _locator(store: ox.Store) -> Callable[[Node, Node | None], Place]:
     return locate
 
 
-def _union(store: ox.Store, ns: Namespaces) -> Graph:
-    """Every triple of ``store`` as one rdflib graph (for full pySHACL validation)."""
-    union = Graph()
-    for prefix, iri in ns.prefixes().items():
-        union.bind(prefix, iri)
-    union.addN((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object), union)
-               for q in store)
-    return union
-
-
 def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bool = True,
              home: StoreHome | None = None, shapes: Graph | None = None, target: Target | None = None
              ) -> WriteResult:
@@ -420,7 +411,7 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
         shapes = shapes if shapes is not None else load_shapes(ns)
         locate = _locator(memory)
         if write_validation(settings) == "full":
-            report = validate(lambda: _union(memory, ns), shapes, locate, store=memory)
+            report = validate(lambda: union_graph(memory, ns), shapes, locate, store=memory)
         else:
             # the focus nodes of every triple, asserted or inferred, that the write changed
             from .incremental import StoreIndex, validate_focus
@@ -430,7 +421,7 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             changes = [(from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object))
                        for t in triples]
             report = validate_focus(StoreIndex(memory), shapes, locate, ns, changes=changes,
-                                    full_graph=lambda: _union(memory, ns)).report
+                                    full_graph=lambda: union_graph(memory, ns)).report
         timings["validate"] = time.perf_counter() - mark
         results = _result_entries(report)
         result.report = report

@@ -96,11 +96,11 @@ class _Catalog:
     kinds: dict[str, dict[str, Row]] = field(default_factory=dict)  # kind → id → row (at most 5,000 a kind)
     kind_names: list[str] | None = None
     derived_from: dict[str, list[str]] = field(default_factory=dict)  # resource IRI → its sources' IRIs
-    memo: dict[str, Any] = field(default_factory=dict)  # answers of parameterless helper queries
+    memo: dict[str, Any] = field(default_factory=dict)  # the stage-share summaries, per day
 
 
 _CACHE_LIMIT = 200_000  # entries of a catalog's lazily filled maps before they start again
-_PROVENANCE_BATCH = 500  # resources per provenance query
+_LOOKUP_BATCH = 500  # IRIs per provenance or sources query
 
 
 class Answers:
@@ -198,28 +198,24 @@ class Answers:
                 picks.append(names[match])
         return [{"id": k, "label": known[k].get("labelEn") or k} for k in picks[:n]]
 
-    def _memo(self, name: str) -> tuple[list[Row], Query]:
-        """A parameterless helper query's rows, once per build (run after a query of the same request, which
-        notices a new build)."""
-        catalog = self.catalog()
-        if name not in catalog.memo:
-            catalog.memo[name] = self.run(name)
-        return catalog.memo[name]
+    def _fill(self, cache: dict[str, Any], iris: Iterable[str], query: str, variable: str,
+              empty: Callable[[], Any], add: Callable[[dict[str, Any], Row], None]) -> None:
+        """Fill ``cache`` (per build) for those of ``iris`` it lacks: ``query`` over VALUES blocks of their
+        IRIs, a batch at a time; each IRI gets ``empty()``, then ``add`` files each row."""
+        missing = sorted({i for i in iris if i not in cache})
+        if len(cache) + len(missing) > _CACHE_LIMIT:
+            cache.clear()
+        for start in range(0, len(missing), _LOOKUP_BATCH):
+            batch = missing[start:start + _LOOKUP_BATCH]
+            cache.update((iri, empty()) for iri in batch)
+            for row in self._call(self.queries[query].with_values(variable, batch), {}):
+                add(cache, row)
 
     def _derived_from(self, iris: set[str]) -> dict[str, list[str]]:
-        """The sources of each resource in ``iris`` (provenance.rq over a VALUES block of their IRIs)."""
-        catalog = self.catalog()
-        missing = sorted(i for i in iris if i not in catalog.derived_from)
-        if len(catalog.derived_from) + len(missing) > _CACHE_LIMIT:
-            catalog.derived_from.clear()
-        for start in range(0, len(missing), _PROVENANCE_BATCH):
-            batch = missing[start:start + _PROVENANCE_BATCH]
-            query = self.queries["provenance"].with_values("entity", batch)
-            for iri in batch:
-                catalog.derived_from[iri] = []
-            for row in self._call(query, {}):
-                catalog.derived_from[row["entity"]].append(row["source"])
-        return {i: catalog.derived_from.get(i, []) for i in iris}
+        """The sources of each resource in ``iris`` (provenance.rq)."""
+        cache = self.catalog().derived_from
+        self._fill(cache, iris, "provenance", "entity", list, lambda c, row: c[row["entity"]].append(row["source"]))
+        return {i: cache.get(i, []) for i in iris}
 
     def _answer(self, data: Any, queries: list[Query], rows: Iterable[Row], **extra: Any) -> dict[str, Any]:
         return {"ok": True, **extra, "data": data, "sources": self.cite(rows),
@@ -244,17 +240,9 @@ class Answers:
 
     def sources(self, iris: Iterable[str]) -> dict[str, Row]:
         """The source rows (sources.rq) of those of ``iris`` that are sources."""
-        catalog = self.catalog()
-        iris = set(iris)
-        missing = sorted(i for i in iris if i not in catalog.sources)
-        if len(catalog.sources) + len(missing) > _CACHE_LIMIT:
-            catalog.sources.clear()
-        for start in range(0, len(missing), _PROVENANCE_BATCH):
-            batch = missing[start:start + _PROVENANCE_BATCH]
-            catalog.sources.update(dict.fromkeys(batch))
-            for row in self._call(self.queries["sources"].with_values("source", batch), {}):
-                catalog.sources[row["source"]] = row
-        return {i: catalog.sources[i] for i in iris if catalog.sources.get(i) is not None}
+        cache, iris = self.catalog().sources, set(iris)
+        self._fill(cache, iris, "sources", "source", lambda: None, lambda c, row: c.__setitem__(row["source"], row))
+        return {i: cache[i] for i in iris if cache.get(i) is not None}
 
     def _source(self, row: Row) -> Row:
         return {"id": self.local_id(row["source"]), "iri": row["source"], "label": row.get("label"),
@@ -314,7 +302,7 @@ class Answers:
         return graph
 
     def _stage_shares(self) -> tuple[dict[str, list[Row]], Query, list[Row]]:
-        rows, query = self._memo("stage-shares")  # every observation: the same for each request of a build
+        rows, query = self.run("stage-shares")  # every observation (run once per build: _share_summaries)
         by_stage: dict[str, list[Row]] = defaultdict(list)
         for r in rows:
             stage = self.local_id(r.get("stage")) or "mining"
