@@ -62,8 +62,14 @@ def test_a_new_build_empties_the_cache(tmp_path):
 
 
 def test_answer_cache_mb_0_turns_it_off(tmp_path):
+    """The same repeated read that the cached server replays (the first test) reaches the engine every time:
+    nothing is counted as replayed, and no replay header or ETag from the cache is sent."""
     home = tmp_path / "home"
     write_fixture_store(home)
     with running_server(home, tmp_path / "serve.log", answer_cache_mb=0) as srv:
-        srv.get(params=LOOKUP, headers=JSON)
-        assert srv.get(params=LOOKUP, headers=JSON).header("X-Cache") == ""
+        answers = [srv.get(params=LOOKUP, headers=JSON) for _ in range(3)]
+        assert all(a.status == 200 and labels(a) == {"neodymium", "钕"} for a in answers)
+        assert [a.header("X-Cache") for a in answers] == ["", "", ""]
+        metrics = srv.get("/metrics").text
+        assert "reekg_answer_cache_hits_total 0" in metrics.splitlines()
+        assert srv.metric('reekg_http_requests_total{route="/sparql",method="GET",status="200"}') == 3

@@ -93,7 +93,21 @@ def test_an_allow_listed_service_is_reached(listener):
     assert listener.connections >= 1
 
 
-def test_the_server_binds_loopback_by_default():
-    from reekg import settings
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses (hex, as /proc/net/tcp{,6} writes them) that listen on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            for line in list(lines)[1:]:
+                local, _remote, state = line.split()[1:4]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
 
-    assert settings.load(environ={})["host"] == "127.0.0.1"
+
+def test_the_server_binds_loopback_by_default(server):
+    """The session server is started without --host: what it really listens on is loopback only."""
+    port = int(server.url.rsplit(":", 1)[1])
+    addresses = _listening_addresses(port)
+    assert addresses == {"0100007F"}, addresses  # 127.0.0.1, and neither 0.0.0.0 nor ::

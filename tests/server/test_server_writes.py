@@ -274,12 +274,10 @@ def test_no_update_reaches_a_listener(write_server, listener, case):
     assert listener.connections == 0
 
 
-def test_the_write_latency_is_reported(write_server, capsys):
-    """Not a timed test: prints what a small validated write costs on the curated graph."""
-    started = time.perf_counter()
-    answer = update(write_server, comment_insert("latency"))
-    elapsed = time.perf_counter() - started
-    assert answer.status == 200
-    with capsys.disabled():
-        print(f"\nsmall validated write: {elapsed:.2f} s over HTTP; server timings {answer.json()['timings_s']}")
-
+def test_a_write_reports_where_its_time_went(write_server):
+    """A write answer names its phases and their seconds (what an operator reads to see why a write is slow);
+    the benchmarks, not this test, say how long they should take."""
+    timings = update(write_server, comment_insert("latency")).json()["timings_s"]
+    assert {"read", "apply", "infer", "validate", "total"} <= set(timings), timings
+    assert all(isinstance(v, int | float) and v >= 0 for v in timings.values()), timings
+    assert timings["total"] >= max(v for k, v in timings.items() if k != "total")
