@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pyoxigraph as ox
 import pytest
 from rdflib import Literal, URIRef
@@ -63,12 +66,19 @@ def test_prune_keeps_the_newest_and_the_current_and_drops_partial_builds(tmp_pat
     assert home.manifest() == {"build_id": "b4"}
 
 
-def test_the_store_is_readable_by_another_reader_while_open(tmp_path):
+def test_readers_in_two_processes_keep_their_build_while_a_new_one_is_switched_in(tmp_path):
     home = StoreHome(tmp_path)
     home.write("b1", quads("釹"), {"build_id": "b1"})
     reader = home.open()
-    assert isinstance(reader, ox.Store)
-    assert bool(reader.query("ASK { GRAPH ?g { ?s ?p ?o } }"))
+    other_process = subprocess.Popen(
+        [sys.executable, "-c", "import sys, pyoxigraph as ox; s = ox.Store.read_only(sys.argv[1]); "
+         "sys.stdin.read(); print(','.join(q.object.value for q in s))", str(home.current())],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    home.write("b2", quads("钕"), {"build_id": "b2"})  # a new build while both readers hold b1 open
+    out, _ = other_process.communicate("", timeout=60)
+    assert other_process.returncode == 0 and out.strip() == "釹"
+    assert [q.object.value for q in reader] == ["釹"]
+    assert labels(home) == ["钕"]
 
 
 def test_the_content_hash_follows_a_change_from_the_changed_quads_alone():
