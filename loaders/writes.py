@@ -468,7 +468,7 @@ def write_validation(settings: dict[str, Any]) -> str:
 
 # --- SPARQL 1.1 Update ----------------------------------------------------------------------------
 
-def _update_change(update_text: str) -> Change:
+def _update_change(update_text: str, base_iri: str | None = None) -> Change:
     def change(store: ox.Store, context: _Context) -> None:
         ns = context.ns
         alias = ox.NamedNode(default_write_graph(ns))
@@ -476,7 +476,7 @@ def _update_change(update_text: str) -> Change:
         alias_before = {ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in _triples(store, alias)}
         store.bulk_extend(alias_before)
         try:
-            store.update(update_text, prefixes=ns.prefixes())
+            store.update(update_text, prefixes=ns.prefixes(), base_iri=base_iri)
         except SyntaxError as exc:
             raise WriteSyntaxError(f"SPARQL update syntax error: {exc}") from None
         except (OSError, ValueError, RuntimeError) as exc:
@@ -492,11 +492,13 @@ def _update_change(update_text: str) -> Change:
     return change
 
 
-def apply_update(settings: dict[str, Any], update_text: str, *, publish: bool = True, **kwargs: Any) -> WriteResult:
-    """Run a SPARQL 1.1 update as one validated transaction (``publish=False``: a dry run).
+def apply_update(settings: dict[str, Any], update_text: str, *, publish: bool = True, base_iri: str | None = None,
+                 **kwargs: Any) -> WriteResult:
+    """Run a SPARQL 1.1 update as one validated transaction (``publish=False``: a dry run). Relative IRIs
+    resolve against ``base_iri`` (the service passes its endpoint's URL); without one they are an error.
 
     The caller gates outbound requests first (LOAD and SERVICE make pyoxigraph fetch)."""
-    return transact(settings, "update", _update_change(update_text), publish=publish, **kwargs)
+    return transact(settings, "update", _update_change(update_text, base_iri), publish=publish, **kwargs)
 
 
 def validate_update(settings: dict[str, Any], update_text: str, **kwargs: Any) -> WriteResult:

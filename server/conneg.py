@@ -154,6 +154,24 @@ def negotiate(family: str, accept: str | None, params: MultiDict | None = None) 
     return best
 
 
+def negotiate_answer(family: str, accept: str | None, params: MultiDict | None = None) -> Choice:
+    """:func:`negotiate` for a query's answer. A graph answer (CONSTRUCT, DESCRIBE) to a client that accepts
+    only SPARQL result formats comes in a default graph format instead of a 406, as Fuseki does: JSON-LD when
+    it asked for JSON, Turtle otherwise. rdflib's ``SPARQLStore(returnFormat="json")`` sends one Accept for
+    every query form and parses whatever RDF comes back. A client that accepts nothing we can produce at all
+    still gets the 406."""
+    try:
+        return negotiate(family, accept, params)
+    except NotAcceptable as refused:
+        if family != "graph":
+            raise
+        try:
+            asked = negotiate("solutions", accept, params)
+        except NotAcceptable:
+            raise refused from None
+    return by_name("graph", "json-ld" if asked.name == "json" else "turtle")
+
+
 def _by_keyword(family: str, keyword: str) -> str:
     lowered = keyword.lower()
     wanted = _KEYWORDS[family].get(lowered)

@@ -54,6 +54,9 @@ class Job:
     named_graphs: tuple[str, ...] = ()
     prefixes: dict[str, str] = field(default_factory=dict)
     truncation_link: str = "urn:reekg:truncated"
+    # The base that relative IRIs in the query resolve against: the endpoint's request URL, as Oxigraph's
+    # server does (SPARQL 1.1 Protocol, test update_base_uri); None leaves a relative IRI a syntax error.
+    base_iri: str | None = None
     # Parameters of a named query, bound as typed terms (never spliced into the text): variable name →
     # ("iri", value) or ("literal", value, datatype IRI, language tag) — plain values, so a Job pickles.
     substitutions: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -92,7 +95,7 @@ class Reply:
 
 def run(store: ox.Store, job: Job, build_id: str | None = None) -> Reply:
     """Run ``job`` on ``store``; a SyntaxError or an evaluation error becomes a Reply, not an exception."""
-    kwargs: dict[str, Any] = {"prefixes": job.prefixes or None}
+    kwargs: dict[str, Any] = {"prefixes": job.prefixes or None, "base_iri": job.base_iri}
     if job.substitutions:
         kwargs["substitutions"] = {ox.Variable(name): decode_term(term) for name, term in job.substitutions}
     if job.default_graphs or job.named_graphs:

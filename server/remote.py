@@ -417,6 +417,8 @@ class RemoteBackend:
         except NotSubstitutable:
             bound = bind_values(job.query, bindings)
         text = _prefixed(keep_computed_booleans(keep_computed_iris(bound)), job.prefixes)
+        if job.base_iri:  # relative IRIs resolve against this endpoint, not the remote one (a later BASE wins)
+            text = f"BASE {ox.NamedNode(job.base_iri)}\n{text}"
         form = lexer.analyse(job.query, job.prefixes).form
         accept = GRAPH_ACCEPT if form in ("CONSTRUCT", "DESCRIBE") else (
             SOLUTIONS_ACCEPT if form in ("SELECT", "ASK") else f"{SOLUTIONS_ACCEPT}, {GRAPH_ACCEPT}")

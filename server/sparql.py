@@ -98,6 +98,8 @@ def _timeout(params: MultiDict, limit: float) -> float:
 
 
 def _graphs(params: MultiDict, name: str, store_graphs: frozenset[str], allow: tuple[str, ...]) -> tuple[str, ...]:
+    """The graphs a ``default-graph-uri``/``named-graph-uri`` parameter names. ``allow`` holds the prefixes
+    that may be named although the store has no such graph (see :func:`_inside`)."""
     out = []
     for iri in params.getlist(name):
         try:
@@ -108,6 +110,14 @@ def _graphs(params: MultiDict, name: str, store_graphs: frozenset[str], allow: t
             raise Refused(f"{name} <{iri}> is not a graph of this store (and outbound_allow does not name it)")
         out.append(iri)
     return tuple(out)
+
+
+def _inside(shape: lexer.QueryShape, graphs: frozenset[str], base: str) -> frozenset[str]:
+    """The store's graphs plus every FROM / FROM NAMED graph under the store's own base: a graph IRI of this
+    store that holds no triples (an empty partner graph) is an empty graph, not a request to fetch it
+    (SPARQL 1.1 §13.2 leaves a dataset IRI's meaning to the service). Other IRIs stay refused."""
+    named = {g for g in (*shape.from_graphs, *shape.from_named) if g is not None and g.startswith(base)}
+    return graphs | named
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
@@ -136,20 +146,20 @@ def _query() -> Response:
     prefixes = ns.prefixes()
     shape = lexer.analyse(text, prefixes)
     try:
-        lexer.check(shape, store_graphs=snapshot.graphs, allow=allow)
+        lexer.check(shape, store_graphs=_inside(shape, snapshot.graphs, ns.base), allow=allow)
     except lexer.RefusedQuery as exc:
         raise Refused(str(exc)) from None
-    default_graphs = _graphs(params, "default-graph-uri", snapshot.graphs, allow)
-    named_graphs = _graphs(params, "named-graph-uri", snapshot.graphs, allow)
+    default_graphs = _graphs(params, "default-graph-uri", snapshot.graphs, (*allow, ns.base))
+    named_graphs = _graphs(params, "named-graph-uri", snapshot.graphs, (*allow, ns.base))
 
     family = _FAMILY_OF_FORM.get(shape.form or "", "solutions")
     accept = request.headers.get("Accept")
-    chosen = conneg.negotiate(family, accept, params)
+    chosen = conneg.negotiate_answer(family, accept, params)
     # The lexer's guess of the form only picks the family; if the engine disagrees, the other family's
     # best acceptable format (or its default) is used.
     other = "graph" if family != "graph" else "solutions"
     try:
-        fallback = conneg.negotiate(other, accept, params)
+        fallback = conneg.negotiate_answer(other, accept, params)
     except ServiceError:
         fallback = conneg.FAMILIES[other][0]
     job = Job(
@@ -162,6 +172,7 @@ def _query() -> Response:
         named_graphs=named_graphs,
         prefixes=prefixes,
         truncation_link=request.host_url + "sparql#truncated",
+        base_iri=request.base_url,
     )
     reply = _backend().execute(job, timeout)
     if not reply.ok:

@@ -250,7 +250,8 @@ def update() -> Response:
     """SPARQL 1.1 Update (https://www.w3.org/TR/sparql11-protocol/#update-operation)."""
     _authorise()
     text = _checked_update()
-    result = _run(lambda: writes.apply_update(_write_settings(), text))
+    base = request.base_url  # relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol, update_base_uri)
+    result = _run(lambda: writes.apply_update(_write_settings(), text, base_iri=base))
     return _answer(result)
 
 
@@ -306,7 +307,8 @@ def validate() -> Response:
     settings = _write_settings()
     if request.mimetype in (UPDATE_TYPE, FORM_TYPE):
         text = _checked_update()
-        result = _run(lambda: writes.validate_update(settings, text))
+        base = request.base_url
+        result = _run(lambda: writes.validate_update(settings, text, base_iri=base))
     else:
         graph, named = _target()
         data, content_type = _body(), request.content_type

@@ -95,7 +95,7 @@ CASES = [
      "acceptable: application/sparql-results+json"),
     ("not-acceptable-q-zero", "GET", {"query": Q}, {"Accept": "application/sparql-results+json;q=0, text/html"},
      None, 406, "text/plain", "text/csv"),
-    ("not-acceptable-graph", "GET", {"query": CONSTRUCT}, {"Accept": "text/csv"}, None, 406, "text/plain",
+    ("not-acceptable-graph", "GET", {"query": CONSTRUCT}, {"Accept": "image/png"}, None, 406, "text/plain",
      "text/turtle"),
     ("unknown-format-param", "GET", {"query": Q, "format": "yaml"}, {}, None, 406, "text/plain", "'yaml'"),
     ("conflicting-format", "GET", {"query": Q, "format": ["json", "xml"]}, {}, None, 400, "text/plain",
