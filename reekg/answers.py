@@ -31,7 +31,10 @@ Runner = Callable[[Query, dict[str, Any]], tuple[list[dict[str, dict[str, str]]]
 STAGES = ("mining", "separation", "magnet-making")
 _NUMERIC = ("integer", "decimal", "double", "float", "long", "int", "short", "nonNegativeInteger")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# An id of ours: checked with fullmatch (Python's `$` would let "Dy\n" through). The API's parameter schemas
+# (reekg.server.params) publish this same pattern.
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+_ID = re.compile(ID_PATTERN)
 
 
 class AnswerError(Exception):
@@ -153,7 +156,9 @@ class Answers:
         parameter = parameter or kind
         if ident is None or ident == "":
             raise BadParameter(parameter, "is required")
-        if not _ID.match(ident):
+        if not isinstance(ident, str):
+            raise BadParameter(parameter, f"must be an id, not {type(ident).__name__}")
+        if not _ID.fullmatch(ident):
             raise BadParameter(parameter, f"{ident[:80]!r} is not an id (letters, digits, '.', '_' or '-')")
         catalog = self.catalog()
         key = (kind, ident)
@@ -623,11 +628,13 @@ def _round(x: float) -> float:
 def _date(text: str | None, default: dt.date) -> str:
     if text is None or text == "":
         return default.isoformat()
+    if not isinstance(text, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):  # ASCII digits only
+        return _bad(text)
     try:
-        return dt.date.fromisoformat(text).isoformat() if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else _bad(text)
+        return dt.date.fromisoformat(text).isoformat()
     except ValueError:
         return _bad(text)
 
 
-def _bad(text: str) -> str:
-    raise BadParameter("on", f"{text[:40]!r} is not a date as YYYY-MM-DD")
+def _bad(text: Any) -> str:
+    raise BadParameter("on", f"{str(text)[:40]!r} is not a date as YYYY-MM-DD")

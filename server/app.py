@@ -33,7 +33,7 @@ from .metrics import Metrics
 from .pool import Backend, InlineBackend, ProcessPool
 
 access_log = logging.getLogger("reekg.access")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` would pass a final newline
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | None = None,
@@ -93,7 +93,7 @@ def _observe(app: Flask, metrics: Metrics) -> None:
     @app.before_request
     def _start() -> None:
         incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         g.started = time.perf_counter()
 
     @app.after_request

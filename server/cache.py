@@ -24,7 +24,7 @@ from typing import Any
 
 CACHEABLE_PREFIXES = ("/sparql", "/api/v1/", "/data/")
 _VARY = ("HTTP_ACCEPT", "HTTP_ORIGIN", "HTTP_ACCEPT_LANGUAGE")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` would pass a final newline
 
 # observe(environ, status code, seconds, request id): the app's metrics and access log for a replay
 Observer = Callable[[dict[str, Any], int, float, str], None]
@@ -68,7 +68,7 @@ class AnswerCache:
         if entry is not None:
             status, headers, body = entry
             incoming = environ.get("HTTP_X_REQUEST_ID", "")
-            request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
             fresh = [*headers, ("X-Request-Id", request_id), ("X-Cache", "hit")]
             if environ.get("HTTP_IF_NONE_MATCH") == etag:
                 status = "304 Not Modified"

@@ -71,9 +71,10 @@ from .remote import RemoteUnavailable
 
 bp = Blueprint("ld", __name__, template_folder="templates")
 
-_SEGMENT = re.compile(r"^[A-Za-z0-9._~-]{1,200}$")
-_VERSION = re.compile(r"^[0-9][0-9A-Za-z.-]{0,40}$")
-_RELEASE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{12}$")
+# Checked with fullmatch: Python's `$` also matches before a final newline, so "Dy\n" passed `^…$`
+_SEGMENT = re.compile(r"[A-Za-z0-9._~-]{1,200}")
+_VERSION = re.compile(r"[0-9][0-9A-Za-z.-]{0,40}")
+_RELEASE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{12}")
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -394,7 +395,7 @@ def serialise(quads: list[ox.Quad], choice: conneg.Choice) -> bytes:
 # --- routes: entities --------------------------------------------------------------------------------------
 
 def _checked(kind: str, ident: str) -> ox.NamedNode:
-    if not (_SEGMENT.match(kind) and _SEGMENT.match(ident)):
+    if not (_SEGMENT.fullmatch(kind) and _SEGMENT.fullmatch(ident)):
         raise NotFound(f"no such entity: /id/{kind}/{ident}")
     return _iri_of(f"id/{kind}/{ident}")
 
@@ -509,9 +510,9 @@ def ontology_version(version: str) -> Response:
     """The versioned IRI (``/ontology/0.1.0``) and its documents (``/ontology/0.1.0.ttl``): one rule for both,
     since a version holds dots too."""
     for suffix in conneg.SUFFIXES:
-        if version.endswith("." + suffix) and _VERSION.match(version[: -len(suffix) - 1]):
+        if version.endswith("." + suffix) and _VERSION.fullmatch(version[: -len(suffix) - 1]):
             return _ontology_doc(version[: -len(suffix) - 1], suffix)
-    if not _VERSION.match(version):
+    if not _VERSION.fullmatch(version):
         raise NotFound(f"no ontology version {version!r}")
     return _ontology_doc(version, None)
 
@@ -638,7 +639,7 @@ def dumps() -> Response:
 
 
 def _release(name: str) -> releases.Release:
-    if not _RELEASE.match(name):
+    if not _RELEASE.fullmatch(name):
         raise NotFound(f"no release {name!r}")
     current_release()
     path = _dumps_dir() / name
