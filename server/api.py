@@ -23,23 +23,15 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from reekg.answers import AnswerError, Answers, BadParameter
+from reekg.answers import STAGES, AnswerError, Answers, BadParameter
 from reekg.queries import Query
 
 from . import conneg
-from .errors import ServiceFailure
+from .errors import ServiceFailure, UnsupportedMediaType
 from .execution import Job, encode_term
+from .params import ID_SCHEMA, Param, json_body, query_params
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str = "string"  # string | integer | date | boolean
-    required: bool = False
-    help: str = ""
-    example: Any = None
 
 
 @dataclass(frozen=True)
@@ -51,14 +43,40 @@ class Route:
     method: str = "GET"
     lists: bool = True  # CSV available
     path_param: Param | None = None
-    body: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None  # the JSON Schema of the request body (with an "example")
     example_path: str = ""
     queries: tuple[str, ...] = field(default_factory=tuple)
+
+    def query_params(self) -> tuple[Param, ...]:
+        """The query-string parameters, with ``format`` (json or csv) on routes that answer lists."""
+        return self.params + ((_FORMAT,) if self.lists and self.method == "GET" else ())
+
+    def body_schema(self) -> dict[str, Any] | None:
+        """The JSON Schema the body is checked against, as the OpenAPI document publishes it."""
+        return None if self.body is None else {k: v for k, v in self.body.items() if k != "example"}
 
 
 _UNVERIFIED = Param("unverified", "boolean", help="also follow facts the curators marked unverified", example=False)
 _ON = Param("on", "date", help="the day to judge export controls on (YYYY-MM-DD); today when absent",
             example="2025-06-01")
+_FORMAT = Param("format", "choice", help="csv for a table of the answer's list (as the .csv suffix does)",
+                choices=("json", "csv"))
+_MAX_RESTRICTIONS = 50
+_MAX_ELEMENTS = 50
+SCENARIO_BODY: dict[str, Any] = {
+    "type": "object", "required": ["restrictions"], "additionalProperties": False,
+    "properties": {
+        "restrictions": {"type": "array", "minItems": 1, "maxItems": _MAX_RESTRICTIONS, "items": {
+            "type": "object", "required": ["country"], "additionalProperties": False,
+            "properties": {
+                "country": {**ID_SCHEMA, "description": "ISO 3166-1 alpha-2 code"},
+                "elements": {"type": "array", "maxItems": _MAX_ELEMENTS, "uniqueItems": True, "items": ID_SCHEMA,
+                             "description": "element symbols; every element when absent or empty"},
+                "stages": {"type": "array", "uniqueItems": True, "items": {"type": "string", "enum": list(STAGES)},
+                           "description": "stages; every stage when absent or empty"}}}},
+        "on": _ON.schema()},
+    "example": {"restrictions": [{"country": "CN", "elements": ["Dy", "Tb"], "stages": ["separation"]}],
+                "on": "2025-06-01"}}
 
 ROUTES: tuple[Route, ...] = (
     Route("/dependents", "dependents", "Subsystems and robot models that depend on an element, with each path",
@@ -76,21 +94,10 @@ ROUTES: tuple[Route, ...] = (
           (Param("element", required=True, help="element symbol", example="Dy"),
            Param("function", help="function id", example="magnet"), _ON, _UNVERIFIED), queries=("substitutes",)),
     Route("/scenario", "scenario", "What-if: restrict countries, elements and stages; see what is cut",
-          (), method="POST", body={
-              "type": "object", "required": ["restrictions"], "additionalProperties": False,
-              "properties": {
-                  "restrictions": {"type": "array", "minItems": 1, "items": {
-                      "type": "object", "required": ["country"], "additionalProperties": False,
-                      "properties": {"country": {"type": "string"},
-                                     "elements": {"type": "array", "items": {"type": "string"}},
-                                     "stages": {"type": "array", "items": {
-                                         "type": "string", "enum": ["mining", "separation", "magnet-making"]}}}}},
-                  "on": {"type": "string", "format": "date"}},
-              "example": {"restrictions": [{"country": "CN", "elements": ["Dy", "Tb"], "stages": ["separation"]}],
-                          "on": "2025-06-01"}},
+          (), method="POST", body=SCENARIO_BODY,
           queries=("stage-shares", "dependencies", "element-sites", "substitutes")),
     Route("/search", "search", "Find any entity by label in en, zh-Hant or zh-Hans (ranked, fuzzy when no match)",
-          (Param("q", required=True, help="text to look for", example="釹"),), queries=("search",)),
+          (Param("q", "text", required=True, help="text to look for", example="釹"),), queries=("search",)),
     Route("/elements/<ident>", "element", "An element with its statements and links", lists=False,
           path_param=Param("ident", required=True, help="element symbol", example="Nd"), queries=("entity",)),
     Route("/functions/<ident>", "function", "A function with its statements and links", lists=False,
@@ -104,6 +111,12 @@ ROUTES: tuple[Route, ...] = (
           lists=False, path_param=Param("ident", required=True, help="ISO 3166-1 alpha-2 code", example="CN"),
           queries=("entity", "country-observations")),
 )
+
+
+def route(name: str) -> Route:
+    """The route called ``name`` (the pages use its parameter declarations too)."""
+    return next(r for r in ROUTES if r.name == name)
+
 
 _CACHE_SIZE = 256
 
@@ -163,32 +176,9 @@ def _service() -> _Service:
 
 
 def _params(route: Route) -> dict[str, Any]:
-    """The query-string parameters of ``route``, typed; unknown, repeated or malformed ones are a 400."""
-    known = {p.name: p for p in route.params}
-    allowed = set(known) | {"format"}
-    for name in request.args:
-        if name not in allowed:
-            raise BadParameter(name, f"is not a parameter of {bp.url_prefix}{route.path}; "
-                                     f"known: {sorted(known)}")
-        if len(request.args.getlist(name)) > 1:
-            raise BadParameter(name, "is given more than once")
-    values: dict[str, Any] = {}
-    for param in route.params:
-        raw = request.args.get(param.name)
-        if raw is None or raw == "":
-            if param.required:
-                raise BadParameter(param.name, "is required")
-            continue
-        if param.kind == "integer":
-            if not raw.isdigit() or len(raw) > 10:
-                raise BadParameter(param.name, f"{raw[:40]!r} is not a whole number")
-            values[param.name] = int(raw)
-        elif param.kind == "boolean":
-            if raw not in ("true", "false"):
-                raise BadParameter(param.name, f"{raw[:40]!r} is not true or false")
-            values[param.name] = raw == "true"
-        else:
-            values[param.name] = raw
+    """The query-string parameters of ``route``, typed (see :func:`reekg.server.params.query_params`)."""
+    values = query_params(route.query_params(), request.args, where=f"{bp.url_prefix}{route.path}")
+    values.pop("format", None)
     return values
 
 
@@ -197,7 +187,7 @@ def _wants_csv(route: Route, suffix: bool) -> bool:
         return True
     if not route.lists:
         return False
-    fmt = request.args.get("format")
+    fmt = request.args.get("format")  # checked by _params: json or csv
     if fmt:
         return fmt == "csv"
     chosen = conneg.best_of(request.headers.get("Accept"), ["application/json", "text/csv"])
@@ -245,16 +235,12 @@ def _handler(route: Route) -> Callable[..., Response]:
     def handle(ident: str | None = None, suffix: bool = False) -> Response:
         service = _service()
         answers = service.answers
-        if route.method == "POST":
-            body = request.get_json(silent=True)
-            if not isinstance(body, dict):
-                raise BadParameter("body", "send a JSON object such as "
-                                           + json.dumps(route.body["example"] if route.body else {}))
-            unknown = set(body) - {"restrictions", "on"}
-            if unknown:
-                raise BadParameter(sorted(unknown)[0], "is not a field of the scenario body")
+        if route.method == "POST" and route.body is not None:
             if request.args:
                 raise BadParameter(next(iter(request.args)), "this route takes a JSON body, not query parameters")
+            if request.mimetype != "application/json":
+                raise UnsupportedMediaType(f"send the body as application/json, not {request.mimetype or 'nothing'}")
+            body = json_body(request.get_data(cache=False), route.body_schema() or {}, route.body["example"])
             key = (route.name, json.dumps(body, sort_keys=True))
             result = service.answer(key, lambda: answers.scenario(body.get("restrictions"), body.get("on")))
             return _respond(route, result, _wants_csv(route, suffix))
@@ -303,18 +289,16 @@ _ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
 
 def openapi_document(server_url: str = "") -> dict[str, Any]:
     """The OpenAPI 3.1 description of every route in :data:`ROUTES`."""
-    kinds = {"string": {"type": "string"}, "integer": {"type": "integer", "minimum": 0},
-             "date": {"type": "string", "format": "date"}, "boolean": {"type": "boolean"}}
     paths: dict[str, Any] = {}
     for route in ROUTES:
         parameters = []
         if route.path_param:
             p = route.path_param
             parameters.append({"name": p.name, "in": "path", "required": True, "description": p.help,
-                               "schema": kinds[p.kind], "example": p.example})
-        for p in route.params:
+                               "schema": p.schema(), "example": p.example})
+        for p in route.query_params():
             parameters.append({"name": p.name, "in": "query", "required": p.required, "description": p.help,
-                               "schema": kinds[p.kind], **({"example": p.example} if p.example is not None else {})})
+                               "schema": p.schema(), **({"example": p.example} if p.example is not None else {})})
         content = {"application/json": {"schema": {"$ref": "#/components/schemas/Answer"}}}
         if route.lists:
             content["text/csv"] = {"schema": {"type": "string"}}
@@ -326,6 +310,10 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                         "content": {"application/json": {"schema": _ERROR_SCHEMA}}},
                 "404": {"description": "an id that names nothing; closest matches in errors",
                         "content": {"application/json": {"schema": _ERROR_SCHEMA}}},
+                **({"413": {"description": "a body larger than the max_request_bytes setting",
+                            "content": {"application/json": {"schema": _ERROR_SCHEMA}}},
+                    "415": {"description": "a body that is not application/json",
+                            "content": {"application/json": {"schema": _ERROR_SCHEMA}}}} if route.body else {}),
                 "503": {"description": "busy, or a query ran past its time limit",
                         "content": {"application/json": {"schema": _ERROR_SCHEMA}}},
             },
@@ -333,7 +321,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         }
         if route.body:
             operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": {k: v for k, v in route.body.items() if k != "example"}, "example": route.body["example"]}}}
+                "schema": route.body_schema(), "example": route.body["example"]}}}
         path = (bp.url_prefix or "") + route.path.replace("<ident>", "{ident}")
         paths.setdefault(path, {})[route.method.lower()] = operation
     return {

@@ -22,14 +22,15 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.routing import BuildError
 
-from reekg.answers import STAGES, AnswerError, BadParameter
+from reekg.answers import ID_PATTERN, STAGES, AnswerError
 
 from . import api, ui
+from .params import check_body
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
 DEFAULT_UNITS = 1000
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_ID = re.compile(ID_PATTERN)  # fullmatch: Python's `$` would pass "Dy\n"
 # The 17 rare earths by symbol: stage shares (USGS, IEA) are of rare earths as a group, so the exposure page
 # draws them for these elements only (B and Fe of a magnet get no share bars).
 RARE_EARTHS = ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu")
@@ -63,7 +64,7 @@ def _url(endpoint: str, fallback: str, **values: Any) -> str:
 
 def doc_url(kind: str | None, ident: str | None) -> str | None:
     """The linked-data page of an entity (``/doc/{kind}/{id}``), or None when the kind or id is unknown."""
-    if not kind or not ident or not _ID.match(str(kind)) or not _ID.match(str(ident)):
+    if not kind or not ident or not _ID.fullmatch(str(kind)) or not _ID.fullmatch(str(ident)):
         return None  # not an id of ours (a graph IRI, a missing value): shown as text, never as a link
     return (request.script_root + "/doc/" + urllib.parse.quote(str(kind), safe="") + "/"
             + urllib.parse.quote(str(ident), safe=""))
@@ -114,6 +115,13 @@ def _suggestion(parameter: str | None, ident: str) -> str | None:
     return None
 
 
+def _page_params(route: str, *names: str) -> dict[str, Any]:
+    """The query-string values ``names`` of this page, checked and typed by the API route's declarations of
+    them (one declaration for the API, its OpenAPI document and the pages). Empty form fields are absent."""
+    declared = {p.name: p for p in api.route(route).params}
+    return {name: declared[name].parse(raw) for name in names if (raw := request.args.get(name))}
+
+
 def _catalog_list(kind: str) -> list[dict[str, Any]]:
     rows = _service().answers.kind_entities(kind)
     return [{"id": ident, "label": row.get("labelEn") or ident, "zh": row.get("labelZhHant")}
@@ -153,7 +161,7 @@ def trace_index() -> Response:
 
 @bp.get("/trace/<subsystem>")
 def trace(subsystem: str) -> Response:
-    params = {k: v for k in ("robot", "element") if (v := request.args.get(k))}
+    params = _page_params("trace", "robot", "element")
     key = ("trace", None, tuple(sorted({"subsystem": subsystem, **params}.items())))
     answer = _answer(key, lambda a: a.trace(subsystem, **params))
     answers = _service().answers
@@ -367,11 +375,9 @@ def exposure_index() -> Response:
 
 @bp.get("/exposure/<robot>")
 def exposure(robot: str) -> Response:
-    raw_units = request.args.get("units", "") or str(DEFAULT_UNITS)
-    if not raw_units.isdigit() or len(raw_units) > 10:
-        raise BadParameter("units", f"{raw_units[:40]!r} is not a whole number")
-    units = int(raw_units)
-    on = request.args.get("on") or None
+    given = _page_params("exposure", "units", "on")
+    units = given.get("units", DEFAULT_UNITS)
+    on = given.get("on")
     params = {"robot": robot, "units": units, **({"on": on} if on else {})}
     answer = _answer(("exposure", None, tuple(sorted(params.items()))),
                      lambda a: a.exposure(robot, units, on))
@@ -429,6 +435,7 @@ def scenario() -> Response:
     if countries:
         restrictions = [{"country": c, "elements": elements, "stages": stages or list(STAGES)} for c in countries]
         body = {"restrictions": restrictions, **({"on": on} if on else {})}
+        check_body(body, api.route("scenario").body_schema() or {})  # the API's body schema
         key = ("scenario", json.dumps(body, sort_keys=True))  # the API's key: one cache
         answer = _answer(key, lambda a: a.scenario(restrictions, on))
     return _render("pages/scenario.html", title="Scenario: what if supply is cut?", answer=answer,
