@@ -19,7 +19,9 @@ What answers
     ``/ontology/{version}``        the versioned IRI: 303 like ``/ontology``; 404 for a version not served
     ``/context.jsonld``            the JSON-LD context that every JSON-LD document here names
     ``/dumps/``, ``/dumps/{r}/``   releases, a release's files and its changelog; files below it
-    ``/catalog``, ``/.well-known/void``  VoID + DCAT of the current release
+    ``/graph/{name}``              303 → ``/graph/{name}.{ext}``: a named graph (a source's, inferred, …)
+    ``/graph/{name}.{ext}``        its description with its source (html) or its triples (as ``/data/``)
+    ``/catalog``, ``/.well-known/void``  VoID + DCAT of the current release (a page for browsers)
     =============================  =================================================================
 
     The Accept header picks the format (:mod:`reekg.server.conneg`, family ``document``): browsers name
@@ -57,12 +59,13 @@ from typing import Any
 
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, render_template, request, send_file, url_for
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from reekg.loaders import export as releases
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.remote import RemoteError
+from reekg.loaders.store import to_oxigraph
 
 from . import conneg
 from .errors import NotFound, ServiceFailure
@@ -78,6 +81,7 @@ _RELEASE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{12}")
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+FOAF_NAME = URIRef("http://xmlns.com/foaf/0.1/name")
 CC_BY = "https://creativecommons.org/licenses/by/4.0/"
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
                            "frame-ancestors 'none'; form-action 'self'")
@@ -709,7 +713,8 @@ def well_known_void() -> Response:
 
 
 def _description() -> Response:
-    choice = conneg.negotiate("graph", request.headers.get("Accept"), request.args)
+    """RDF for machines (Turtle without an Accept), a readable page of the same description for browsers."""
+    choice = _negotiated()
     release = current_release()
     graph = releases.describe(release.info, _ns(), locator=request.url_root,
                               sparql_endpoint=url_for("sparql.query", _external=True))
@@ -718,3 +723,126 @@ def _description() -> Response:
     response = Response(graph.serialize(format=formats[choice.name]), content_type=choice.content_type)
     response.vary.add("Accept")
     return response
+    if choice.name == "html":
+        return _document(_description_html(graph, release.name), choice)
+
+
+def _description_html(graph: Graph, release: str) -> str:
+    """The VoID + DCAT description as a page: one section per described thing (catalog, dataset, its
+    distributions and subsets, …), its statements as a table; blank nodes (checksums, rights) inline."""
+    first = [URIRef(_ns().base + "catalog"), URIRef(_ns().base + "dataset")]
+    subjects = [s for s in first if (s, None, None) in graph]
+    subjects += sorted({s for s in graph.subjects() if isinstance(s, URIRef)} - set(first), key=str)
+    anchors = {str(s): f"s{i}" for i, s in enumerate(subjects)}
+    names: dict[str, dict[str, str]] = {}
+    for s in subjects:
+        for predicate in (DCTERMS.title, FOAF_NAME, RDFS.label):
+            for value in graph.objects(s, predicate):
+                lang = (getattr(value, "language", None) or "").lower()
+                names.setdefault(str(s), {}).setdefault(lang, str(value))
+
+    def view(node: Any) -> dict[str, Any]:
+        shown = view_term(to_oxigraph(node), names)
+        if isinstance(node, URIRef) and str(node) in anchors:
+            shown["href"] = "#" + anchors[str(node)]
+        if not isinstance(node, (URIRef, Literal)):
+            shown = {"kind": "nested", "rows": [(view_term(to_oxigraph(p), {}), view_term(to_oxigraph(o), {}))
+                                                for p, o in sorted(graph.predicate_objects(node), key=str)]}
+        return shown
+
+    sections = []
+    for s in subjects:
+        pairs = sorted(graph.predicate_objects(s), key=lambda po: (str(po[0]), str(po[1])))
+        rows = [(view(p), view(o)) for p, o in pairs]
+        label = names.get(str(s), {})
+        sections.append({"anchor": anchors[str(s)], "iri": str(s), "title": label.get("en") or label.get("")
+                         or _short(str(s)), "rows": rows})
+    formats = [(suffix, conneg.suffix_of(suffix).media_type, f"{request.path}?format={suffix}")
+               for suffix in DATA_SUFFIXES]
+    return _render("ld/catalog.html", title="Dataset description", sections=sections, release=release,
+                   formats=formats)
+
+
+# --- routes: named graphs ------------------------------------------------------------------------------------
+
+_GRAPH_NAME = re.compile(r"[A-Za-z0-9._~-]{1,200}(?:/[A-Za-z0-9._~-]{1,200}){0,3}")
+GRAPH_COUNT_QUERY = "SELECT (COUNT(*) AS ?triples) WHERE { VALUES ?g { %GRAPH% } GRAPH ?g { ?s ?p ?o } }"
+GRAPH_PREVIEW_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { VALUES ?g { %GRAPH% } GRAPH ?g { ?s ?p ?o } } LIMIT %LIMIT%"
+SOURCE_QUERY = "SELECT ?property ?value WHERE { VALUES ?source { %THIS% } ?source ?property ?value }"
+_PREVIEWED = 100
+_CITATION = {"http://purl.org/dc/terms/title": "title", "http://purl.org/dc/terms/publisher": "publisher",
+             "http://purl.org/dc/terms/issued": "issued", "https://schema.org/url": "url", RDFS_LABEL: "label"}
+
+
+def _graph_of(name: str) -> tuple[ox.NamedNode, str, str | None]:
+    """The served graph a ``/graph/…`` path names, its name, and the document suffix if the path has one
+    (``/graph/inferred.ttl``). A graph the store does not hold is 404, like an unknown entity."""
+    if not _GRAPH_NAME.fullmatch(name):
+        raise NotFound(f"no such graph: /graph/{name}")
+    prefix = _ns().base + "graph/"
+    graphs = current_app.extensions["reekg.backend"].snapshot().graphs
+    if prefix + name in graphs:
+        return ox.NamedNode(prefix + name), name, None
+    stem, dot, suffix = name.rpartition(".")
+    if dot and suffix in conneg.SUFFIXES and prefix + stem in graphs:
+        return ox.NamedNode(prefix + stem), stem, suffix
+    raise NotFound(f"this store holds no graph <{prefix + name}>")
+
+
+@bp.get("/graph/<path:name>")
+def named_graph(name: str) -> Response:
+    """A named graph's IRI: 303 to its document in the negotiated format (as for entities); the document
+    (``/graph/{name}.{ext}``) is its description (HTML) or its triples (ttl, jsonld, nt, rdf; trig and nq with the
+    graph's name), capped at max_rows like every other document."""
+    iri, name, suffix = _graph_of(name)
+    if suffix is None:
+        return _see_other(url_for("ld.named_graph", name=f"{name}.{_suffix_for(_negotiated())}"))
+    choice = conneg.suffix_of(suffix)
+    if choice.name == "html":
+        return _document(graph_page(iri, name), choice)
+    triples, truncated, build_id = _run(_job(_with_terms(ONTOLOGY_QUERY, "%GRAPH%", [iri]), graph_format="n-triples"))
+    quads = [ox.Quad(t.subject, t.predicate, t.object, iri) for t in triples]
+    return _document(serialise(quads, choice), choice, truncated=truncated, build_id=build_id)
+
+
+def _citation(source: str) -> dict[str, str]:
+    """Title, publisher, year and URL of a source, from its description in the store (data/sources.csv)."""
+    answer, _, _ = _run(_job(_with_terms(SOURCE_QUERY, "%THIS%", [ox.NamedNode(source)])))
+    found: dict[str, str] = {}
+    for row in answer["results"]["bindings"]:
+        key = _CITATION.get(row["property"]["value"])
+        if key is not None:
+            found.setdefault(key, row["value"]["value"])
+    if "issued" in found:
+        found["year"] = found["issued"][:4]
+    if not found.get("url", "").lower().startswith(SAFE_SCHEMES):
+        found.pop("url", None)
+    return found
+
+
+def graph_page(iri: ox.NamedNode, name: str) -> str:
+    """What a graph is (a source's statements, the inferred triples, the ontology, a partner file), where it comes
+    from, how many triples it holds, a first look at them, and its triples in every RDF format."""
+    count_query = _with_terms(GRAPH_COUNT_QUERY, "%GRAPH%", [iri])
+    answer, _, build_id = _run(_job(count_query))
+    rows = answer["results"]["bindings"]
+    count = int(rows[0]["triples"]["value"]) if rows else 0
+    preview_query = _with_terms(GRAPH_PREVIEW_QUERY, "%GRAPH%", [iri]).replace("%LIMIT%", str(_PREVIEWED))
+    preview, _, _ = _run(_job(preview_query, graph_format="n-triples"))
+    preview = sorted(preview, key=str)
+    origin = provenance(iri)
+    citation = _citation(origin["iri"]) if origin["kind"] == "source" else {}
+    wanted = {t.predicate.value for t in preview} | {
+        term.value for t in preview for term in (t.subject, t.object) if isinstance(term, ox.NamedNode)}
+    labels = _labels(wanted)
+    titles = {"source": f"Source graph {origin.get('id', '')}", "inferred": "Inferred triples",
+              "ontology": "The ontology", "partner": f"Partner graph {name.rpartition('/')[2]}"}
+    formats = [(suffix, conneg.suffix_of(suffix).media_type, url_for("ld.named_graph", name=f"{name}.{suffix}"))
+               for suffix in DATA_SUFFIXES]
+    statements = [{"subject": view_term(t.subject, labels), "property": view_term(t.predicate, labels),
+                   "value": view_term(t.object, labels)} for t in preview]
+    query = _with_terms(ONTOLOGY_QUERY, "%GRAPH%", [iri])
+    return _render("ld/graph.html", title=citation.get("title") or titles.get(origin["kind"], iri.value),
+                   iri=iri.value, origin=origin, citation=citation, count=count, statements=statements,
+                   shown=len(statements), limit=_settings()["max_rows"], formats=formats, build_id=build_id,
+                   query=query, query_link=sparql_link(query), count_query=count_query)
