@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import gc
+import itertools
 import shutil
 import time
 from collections.abc import Iterable, Iterator
@@ -33,7 +34,7 @@ from .namespaces import PROV, Namespaces
 from .rdf_files import from_oxigraph, stream_into
 from .remote import RemoteError, RemoteStore, publish
 from .remote import partner_quads as remote_partner_quads
-from .store import StoreHome, content_hash, to_oxigraph
+from .store import HomeUnavailable, StoreHome, content_hash, to_oxigraph
 from .validation import ValidationReport, validate
 
 Quad = tuple[Node, Node, Node, Node]
@@ -222,9 +223,14 @@ def new_manifest(digest: str, ns: Namespaces, report: ValidationReport, *, valid
 
 @contextmanager
 def _build_lock(home: Path):
-    """One build at a time per home: concurrent writers are serialised, never interleaved."""
-    home.mkdir(parents=True, exist_ok=True)
-    with (home / ".build.lock").open("w") as handle:
+    """One build at a time per home: concurrent writers are serialised, never interleaved. A home that cannot
+    hold the lock file (read-only, no permission, under a file) raises HomeUnavailable naming the cause."""
+    store_home = StoreHome(home)
+    store_home.check()
+    with store_home.writing("taking the build lock"):
+        home.mkdir(parents=True, exist_ok=True)
+        handle = (home / ".build.lock").open("w")
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -235,10 +241,14 @@ def _build_lock(home: Path):
 def partner_quads(home: StoreHome, ns: Namespaces, *, replaced: set[str] = frozenset()) -> Iterator[ox.Quad]:
     """The partner graphs of the live store (loaded with --add or written through the service), so that a
     rebuild from the tables does not lose them; graphs in ``replaced`` are left out (a file re-added)."""
-    if home.current() is None:
+    serving = home.serving()
+    if serving.path is None:
+        if serving.problem:  # stores exist but none opens: a rebuild would silently drop their partner graphs
+            raise HomeUnavailable(f"{serving.problem}; their partner graphs cannot be carried over: restore the "
+                                  "store, or build with --drop-partner-graphs")
         return
     prefix = str(ns.partner_graph(""))
-    store = home.open()
+    store = ox.Store.read_only(str(serving.path))
     for graph in store.named_graphs():
         if graph.value.startswith(prefix) and graph.value not in replaced:
             yield from store.quads_for_pattern(None, None, None, graph)
@@ -311,10 +321,14 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
         mark = time.perf_counter()
         report = _validate(assembled, validation, extra_rdf)
         timings["validate"] = time.perf_counter() - mark
+    StoreHome(settings["home"]).check()
         if not report.conforms:
             raise LoadError(report.violations, report.summary())
         mark = time.perf_counter()
         digest = content_hash(assembled.store)
+            next_quad = next(kept, None)  # refuses now (before the tables are read) if no store can be read
+            if next_quad is not None:
+                kept = itertools.chain([next_quad], kept)
         manifest = new_manifest(digest, ns, report, validation=validation, **statistics(assembled))
         timings["describe"] = time.perf_counter() - mark
         build_id = manifest["build_id"]

@@ -8,6 +8,15 @@ Layout under the ``home`` setting::
 A build writes a new store beside the live one and only then swaps the ``current`` symlink with
 ``os.replace``, which is atomic on POSIX: readers see the old graph or the new one, never half of one,
 and a failed build leaves ``current`` untouched.
+
+Which store is served is decided in one place, :meth:`StoreHome.serving`, used by the catalog, the query
+workers, writes, builds and dumps (issue 10, item 2): the store ``current`` points at if it opens, else the
+newest other complete store that opens (a *fallback*, reported with its reason), else none. A home whose
+stores all fail to open is *unavailable* (:class:`HomeUnavailable`, naming the cause), never silently rebuilt
+from the tables, which would drop every partner graph.
+
+pyoxigraph (RocksDB) state is not fork-safe (FIELD-NOTES.md): a process that opened a store must not fork
+workers that open stores later (they hang in RocksDB). Open stores only in the process that uses them.
 """
 
 from __future__ import annotations
@@ -16,8 +25,11 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +37,86 @@ import pyoxigraph as ox
 from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
+from .errors import LoadError
+
 MANIFEST = "build.json"
+
+
+class HomeUnavailable(LoadError):
+    """The home cannot be used as it is: not a folder, not writable, or none of its stores opens. The message
+    is one line that names the cause; nothing was changed."""
+
+    def __init__(self, message: str):
+        super().__init__([], message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The decision :meth:`StoreHome.serving` takes: the store to serve, or why there is none.
+
+    ``path`` is None before the first build (``problem`` None: a build may make one) or when stores exist but
+    none opens (``problem`` names why: serve nothing, rebuild nothing). ``fallback`` names why ``path`` is not
+    the store ``current`` points at."""
+
+    path: Path | None
+    build_id: str | None = None
+    fallback: str | None = None
+    problem: str | None = None
+
+
+# The verdict on a store folder (None: it opens; else why not), by its path and the names, sizes and times of
+# its files: a published store never changes, so it is opened once per process, not on every request.
+_VERDICTS: dict[tuple[str, tuple[tuple[str, int, int], ...]], str | None] = {}
+_VERDICTS_LOCK = threading.Lock()
+
+
+def _signature(path: Path) -> tuple[tuple[str, int, int], ...]:
+    entries = []
+    with os.scandir(path) as found:
+        for entry in found:
+            info = entry.stat(follow_symlinks=False)
+            entries.append((entry.name, info.st_size, info.st_mtime_ns))
+    return tuple(sorted(entries))
+
+
+def store_problem(path: Path) -> str | None:
+    """None if the complete store in ``path`` opens read-only (RocksDB checks its CURRENT and MANIFEST files
+    then), else why it cannot be served."""
+    try:
+        key = (str(path), _signature(path))
+    except OSError as exc:
+        return f"it cannot be read ({exc.strerror or exc})"
+    if not (path / MANIFEST).is_file():
+        return f"it has no {MANIFEST} (an interrupted build)"
+    with _VERDICTS_LOCK:
+        if key in _VERDICTS:
+            return _VERDICTS[key]
+    try:
+        store = ox.Store.read_only(str(path))
+        next(iter(store.named_graphs()), None)
+        del store
+        verdict = None
+    except (OSError, RuntimeError, ValueError) as exc:
+        verdict = f"it cannot be opened ({' '.join(str(exc).split())})"
+    with _VERDICTS_LOCK:
+        _VERDICTS[key] = verdict
+    return verdict
+
+
+def _manifest_of(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _cause(exc: OSError) -> str:
+    """An OSError in plain words: "Read-only file system: /home/…/.build.lock"."""
+    return f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
 
 
 def content_hash(quads: Iterable[ox.Quad]) -> str:
@@ -76,58 +167,131 @@ class StoreHome:
         self.stores = self.home / "stores"
         self.pointer = self.home / "current"
 
+    def check(self) -> None:
+        """Raise :class:`HomeUnavailable` if the home is not a folder and cannot become one (a path under a
+        regular file, say). Nothing is created."""
+        path = self.home.absolute()
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        if not path.is_dir():
+            raise HomeUnavailable(f"the home {self.home} cannot be used: {path} is a file, not a folder "
+                                  "(set --home or REEKG_HOME to a folder)")
+
+    def serving(self) -> Serving:
+        """The store to serve now: the one ``current`` points at if it opens, else the newest other complete
+        store that opens (a fallback that says why), else none (see :class:`Serving`). The one decision every
+        reader and writer of the embedded store takes."""
+        try:
+            pointed = os.readlink(self.pointer)
+        except OSError:
+            pointed = None
+        reason = None
+        if pointed is not None:
+            target = (self.home / pointed).resolve()
+            problem = store_problem(target) if target.is_dir() else "it does not exist"
+            if problem is None:
+                return Serving(target, _manifest_of(target).get("build_id", target.name))
+            reason = f"current points at {pointed}, but {problem}"
+        candidates = self._complete_stores()
+        if pointed is not None:
+            candidates = [c for c in candidates if c.resolve() != target]
+        refused = []
+        for candidate in candidates:
+            problem = store_problem(candidate)
+            if problem is None:
+                build_id = _manifest_of(candidate).get("build_id", candidate.name)
+                return Serving(candidate, build_id, fallback=reason or "current is missing")
+            refused.append(f"{candidate.name}: {problem}")
+        if reason is None and not refused:
+            return Serving(None)  # nothing has been built yet
+        causes = "; ".join(([reason] if reason else []) + refused)
+        return Serving(None, problem=f"no store under {self.home} can be served: {causes}")
+
+    def _complete_stores(self) -> list[Path]:
+        """Every store folder with a manifest, newest published first."""
+        try:
+            folders = [p for p in self.stores.iterdir() if (p / MANIFEST).is_file()]
+        except OSError:
+            return []
+
+        def published(path: Path) -> tuple[str, int]:
+            try:
+                mtime = (path / MANIFEST).stat().st_mtime_ns  # build.json is written last
+            except OSError:
+                mtime = 0
+            return str(_manifest_of(path).get("built_at", "")), mtime
+
+        return sorted(folders, key=published, reverse=True)
+
     def current(self) -> Path | None:
-        """The live store's folder, or None before the first successful build."""
-        if not self.pointer.is_symlink() and not self.pointer.exists():
-            return None
-        target = self.pointer.resolve()
-        return target if (target / MANIFEST).exists() else None
+        """The folder of the store to serve (:meth:`serving`), or None when there is none."""
+        return self.serving().path
+
+    def require(self) -> Path:
+        """The folder of the store to serve; FileNotFoundError before the first build, HomeUnavailable when
+        stores exist but none opens."""
+        serving = self.serving()
+        if serving.path is None:
+            if serving.problem:
+                raise HomeUnavailable(serving.problem)
+            raise FileNotFoundError(f"no store has been built under {self.home} yet: run `reekg build`")
+        return serving.path
 
     def manifest(self) -> dict[str, Any] | None:
         path = self.current()
         return json.loads((path / MANIFEST).read_text()) if path else None
 
     def open(self) -> ox.Store:
-        """Open the live store read-only (many processes may do so at once)."""
-        path = self.current()
-        if path is None:
-            raise FileNotFoundError(f"no store has been built under {self.home} yet: run `reekg build`")
-        return ox.Store.read_only(str(path))
+        """Open the store to serve read-only (many processes may do so at once)."""
+        return ox.Store.read_only(str(self.require()))
+
+    @contextmanager
+    def writing(self, what: str) -> Iterator[None]:
+        """Turn a failure to write into the home (read-only, no permission, no space) into HomeUnavailable."""
+        try:
+            yield
+        except OSError as exc:
+            raise HomeUnavailable(f"{what} failed: the home {self.home} cannot be written ({_cause(exc)})"
+                                  ) from None
 
     def write(self, build_id: str, quads: ox.Store | Iterable[tuple[Node, Node, Node, Node] | ox.Quad],
               manifest: dict[str, Any]) -> Path:
         """Write a complete new store (an in-memory store, or rdflib or pyoxigraph quads), then make it current.
-        Nothing is switched if this raises."""
-        self.stores.mkdir(parents=True, exist_ok=True)
-        target = self.stores / build_id
-        if target.exists():
-            shutil.rmtree(target)
-        store = ox.Store(str(target))
-        # (Store.load and bulk_load would rename blank nodes, and the content hash with them.)
-        store.bulk_extend(q if isinstance(q, ox.Quad) else ox.Quad(*(to_oxigraph(t) for t in q)) for q in quads)
-        store.flush()
-        store.optimize()
-        del store  # closes RocksDB before the store is published
-        # build.json is written last: a folder without it is an interrupted build, never served.
-        (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        self._point_to(target)
+        Nothing is switched if this raises (HomeUnavailable when the home cannot be written)."""
+        with self.writing("writing a store"):
+            self.stores.mkdir(parents=True, exist_ok=True)
+            target = self.stores / build_id
+            if target.exists():
+                shutil.rmtree(target)
+            store = ox.Store(str(target))
+            # (Store.load and bulk_load would rename blank nodes, and the content hash with them.)
+            store.bulk_extend(q if isinstance(q, ox.Quad) else ox.Quad(*(to_oxigraph(t) for t in q)) for q in quads)
+            store.flush()
+            store.optimize()
+            del store  # closes RocksDB before the store is published
+            # build.json is written last: a folder without it is an interrupted build, never served.
+            (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+            self._point_to(target)
         return target
 
     def scratch(self) -> Path:
         """A new, empty folder for a store being built (outside ``stores/``: prune never takes it)."""
+        self.check()
         folder = self.home / ".building" / f"{os.getpid()}-{time.time_ns()}"
-        folder.mkdir(parents=True)
+        with self.writing("starting a build"):
+            folder.mkdir(parents=True)
         return folder
 
     def adopt(self, folder: Path, build_id: str, manifest: dict[str, Any]) -> Path:
         """Make a complete store built in ``folder`` (closed) the build ``build_id``, then current."""
-        self.stores.mkdir(parents=True, exist_ok=True)
-        target = self.stores / build_id
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(folder, target)
-        (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        self._point_to(target)
+        with self.writing("publishing a build"):
+            self.stores.mkdir(parents=True, exist_ok=True)
+            target = self.stores / build_id
+            if target.exists():
+                shutil.rmtree(target)
+            os.replace(folder, target)
+            (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+            self._point_to(target)
         return target
 
     def _point_to(self, target: Path) -> None:

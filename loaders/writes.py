@@ -39,6 +39,7 @@ Nothing here imports Flask; the server maps these exceptions to HTTP statuses.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -58,7 +59,7 @@ from .namespaces import Namespaces
 from .rdf_files import from_oxigraph
 from .remote import RemoteError, RemoteStore, served_quads
 from .remote import publish as remote_publish
-from .store import StoreHome, content_hash, content_hash_update, to_oxigraph
+from .store import MANIFEST, HomeUnavailable, StoreHome, content_hash, content_hash_update, to_oxigraph
 from .validation import ValidationReport, validate
 
 DEFAULT_GRAPH_NAME = "default"
@@ -213,16 +214,17 @@ class EmbeddedTarget:
         return _build_lock(self.home.home)
 
     def read(self) -> tuple[set[ox.Quad], dict[str, Any]]:
-        path = self.home.current()
-        if path is None:
-            raise FileNotFoundError(f"no store has been built under {self.home.home} yet: run `reekg build`")
+        path = self.home.require()  # the store served now (HomeUnavailable when none opens)
         disk = ox.Store.read_only(str(path))
         quads = set(disk.quads_for_pattern(None, None, None, None))
         del disk
-        return quads, self.home.manifest() or {}
+        return quads, json.loads((path / MANIFEST).read_text(encoding="utf-8"))
 
     def graphs(self) -> frozenset[str]:
-        path = self.home.current()
+        serving = self.home.serving()
+        if serving.problem:
+            raise HomeUnavailable(serving.problem)
+        path = serving.path
         if path is None:
             return frozenset()
         store = ox.Store.read_only(str(path))
@@ -233,7 +235,8 @@ class EmbeddedTarget:
     def publish(self, build_id: str, quads: list[ox.Quad], manifest: dict[str, Any], *, parent_id: str | None,
                 changed: set[str]) -> None:
         self.home.write(build_id, quads, manifest)
-        self.home.prune()
+        with self.home.writing("pruning old stores"):
+            self.home.prune()
 
 
 class RemoteTarget:

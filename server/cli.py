@@ -28,20 +28,19 @@ import click
 def serve(ctx: click.Context, dev: bool, **flags: Any) -> None:
     """Serve the graph over the SPARQL 1.1 Protocol at /sparql (builds the store first if there is none)."""
     from reekg.cli import _settings
-    from reekg.loaders.errors import LoadError
-    from reekg.loaders.store import StoreHome
+    from reekg.loaders.store import HomeUnavailable, StoreHome
 
     settings = _settings(ctx, **flags)
-    if settings["store"] == "embedded" and StoreHome(settings["home"]).current() is None:
-        from reekg.loaders.build import build
-
-        click.echo(f"no store under {settings['home']}: building it first", err=True)
+    if settings["store"] == "embedded":
         try:
-            result = build(settings)
-        except LoadError as exc:
+            StoreHome(settings["home"]).check()
+        except HomeUnavailable as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
-        click.echo(f"built {result.build_id}", err=True)
+        failure = _prepare_in_child(settings)
+        if failure:
+            click.echo(f"error: {failure}", err=True)
+            sys.exit(1)
 
     from .app import configure_logging, create_app
 
@@ -55,6 +54,46 @@ def serve(ctx: click.Context, dev: bool, **flags: Any) -> None:
         _gunicorn_application()(overrides).run()
         return
     _serve_with_granian(settings)
+
+
+def _prepare_in_child(settings: dict[str, Any]) -> str | None:
+    """Run :func:`prepare_store` in a fresh ("spawn") process and return its error, if any.
+
+    The HTTP server forks its workers from this process, and pyoxigraph/RocksDB state does not survive a fork:
+    a worker forked after this process had built (or merely opened) a store hung for ever in RocksDB on its
+    first write (issue 10, item 1). So this process never opens a store; the child does, and exits."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as child:
+        return child.submit(prepare_store, settings).result()
+
+
+def prepare_store(settings: dict[str, Any]) -> str | None:
+    """Say which store will be served (and why, when it is a fallback or none can be), or build the first one
+    on a home that has none. Returns a build's error message (LoadError) or None. Runs in a child process."""
+    from reekg.loaders.errors import LoadError
+    from reekg.loaders.store import StoreHome
+
+    serving = StoreHome(settings["home"]).serving()
+    if serving.path is not None:
+        if serving.fallback:
+            click.echo(f"warning: {serving.fallback}: serving the newest intact store, {serving.build_id}",
+                       err=True)
+        return None
+    if serving.problem:  # stores exist but none opens: never rebuild over them (their partner graphs)
+        click.echo(f"warning: {serving.problem}; every route answers 503 until a store is restored or built",
+                   err=True)
+        return None
+    from reekg.loaders.build import build
+
+    click.echo(f"no store under {settings['home']}: building it first", err=True)
+    try:
+        result = build(settings)
+    except LoadError as exc:
+        return str(exc).strip()
+    click.echo(f"built {result.build_id}", err=True)
+    return None
 
 
 def _serve_with_granian(settings: dict[str, Any]) -> None:

@@ -65,10 +65,10 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 from reekg.loaders import export as releases
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.remote import RemoteError
-from reekg.loaders.store import to_oxigraph
+from reekg.loaders.store import HomeUnavailable, StoreHome, to_oxigraph
 
 from . import conneg
-from .errors import NotFound, ServiceFailure
+from .errors import NotFound, NotReady, ServiceFailure
 from .execution import GRAPH_FORMATS, Job
 from .remote import RemoteUnavailable
 
@@ -620,14 +620,40 @@ def _dumps_dir() -> Path:
     return releases.dumps_dir(_settings()["home"])
 
 
+class DumpsUnwritable(NotReady):
+    """The served build's release cannot be written (a read-only home): 503, unless older releases exist."""
+
+
 def current_release() -> releases.Release:
-    """The release of the build served now (on the embedded or the remote store), exported on first use."""
+    """The release of the build served now (on the embedded or the remote store), exported on first use.
+    503 naming the cause when no store can be served or the release cannot be written (a read-only home)."""
+    settings = _settings()
+    if settings.get("store", "embedded") == "embedded":
+        serving = StoreHome(settings["home"]).serving()
+        if serving.problem:
+            raise NotReady(serving.problem)
     try:
-        return releases.export_served(_settings(), _dumps_dir())
+        return releases.export_served(settings, _dumps_dir())
+    except HomeUnavailable as exc:
+        raise DumpsUnwritable(exc.message) from None
     except FileNotFoundError as exc:
         raise NotFound(str(exc)) from None
     except RemoteError as exc:
         raise RemoteUnavailable(f"the remote SPARQL store is unavailable: {exc.message}") from None
+    except OSError as exc:  # the dumps folder cannot be written: read-only home, no permission, no space
+        raise DumpsUnwritable(f"the release of the served build cannot be written under {_dumps_dir()} "
+                       f"({exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''})") from None
+
+
+def _current_name() -> str | None:
+    """The current release's name, or None when it cannot be written but releases exist (they are still
+    served); the 503 when there is nothing to serve or no store can be served."""
+    try:
+        return current_release().name
+    except DumpsUnwritable:
+        if releases.list_releases(_dumps_dir()):
+            return None
+        raise
 
 
 DUMP_QUERY = "SELECT ?subject ?predicate ?object ?graph WHERE { GRAPH ?graph { ?subject ?predicate ?object } }"
@@ -635,9 +661,9 @@ DUMP_QUERY = "SELECT ?subject ?predicate ?object ?graph WHERE { GRAPH ?graph { ?
 
 @bp.get("/dumps/")
 def dumps() -> Response:
-    current = current_release()
+    current = _current_name()
     listed = list(reversed(releases.list_releases(_dumps_dir())))
-    html = _render("ld/dumps.html", title="Dumps", releases=listed, current=current.name,
+    html = _render("ld/dumps.html", title="Dumps", releases=listed, current=current,
                    query=DUMP_QUERY, query_link=sparql_link(DUMP_QUERY))
     return _document(html, conneg.HTML)
 
@@ -645,7 +671,7 @@ def dumps() -> Response:
 def _release(name: str) -> releases.Release:
     if not _RELEASE.fullmatch(name):
         raise NotFound(f"no release {name!r}")
-    current_release()
+    _current_name()
     path = _dumps_dir() / name
     if not (path / releases.SUMS).exists():
         raise NotFound(f"no release {name}")

@@ -12,7 +12,14 @@ bp = Blueprint("ops", __name__)
 
 @bp.get("/healthz")
 def healthz() -> Response:
-    return jsonify({"ok": True, "status": "alive"})
+    """Liveness: the process answers (200 even when no store can be served: restarting would not help;
+    ``/readyz`` answers 503 then, and this body says why)."""
+    body = {"ok": True, "status": "alive"}
+    try:
+        current_app.extensions["reekg.backend"].snapshot()
+    except ServiceError as exc:
+        body["store"] = f"unavailable: {exc.message}"
+    return jsonify(body)
 
 
 @bp.get("/readyz")
@@ -25,7 +32,11 @@ def readyz() -> Response:
     status = backend.status()
     if not status.get("workers_alive", status.get("workers_ready", 0)):
         raise NotReady("not ready: no query worker has started yet")
-    return jsonify({"ok": True, "build_id": snapshot.build_id, "graphs": len(snapshot.graphs), "backend": status})
+    body = {"ok": True, "build_id": snapshot.build_id, "graphs": len(snapshot.graphs), "backend": status}
+    fallback = getattr(snapshot, "fallback", None)
+    if fallback:  # serving an older intact store: ready, and saying so (issue 10)
+        body["fallback"] = {"reason": fallback, "serving": snapshot.build_id}
+    return jsonify(body)
 
 
 @bp.get("/metrics")

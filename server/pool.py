@@ -37,6 +37,7 @@ class Snapshot:
 
     build_id: str
     graphs: frozenset[str]
+    fallback: str | None = None  # why this is not the build ``current`` points at (see StoreHome.serving)
 
 
 class Backend(Protocol):
@@ -56,34 +57,46 @@ def _build_id(path: Path) -> str:
 
 
 class Catalog:
-    """The current build's id and graph names, re-read only when the ``current`` pointer moves."""
+    """The served build's id and graph names, re-read only when the ``current`` pointer moves (or its target
+    appears or goes). Which store is served is :meth:`StoreHome.serving`'s decision; a fallback is logged."""
 
     def __init__(self, home: StoreHome):
         self.home = home
         self._lock = threading.Lock()
-        self._target: str | None = None
+        self._key: tuple[str | None, bool] | None = None
         self._snapshot: Snapshot | None = None
 
-    def _pointer(self) -> str | None:
+    def _pointer(self) -> tuple[str | None, bool]:
         try:
-            return os.readlink(self.home.pointer)
+            target = os.readlink(self.home.pointer)
         except OSError:
-            return None
+            return None, False
+        return target, os.path.isdir(self.home.home / target)
 
     def snapshot(self) -> Snapshot:
-        target = self._pointer()
+        key = self._pointer()
         snap = self._snapshot
-        if snap is not None and target == self._target:
+        if snap is not None and key == self._key:
             return snap
         with self._lock:
-            path = self.home.current()
-            if path is None:
+            serving = self.home.serving()
+            if serving.path is None:
+                self._snapshot = None
+                if serving.problem:
+                    raise NotReady(serving.problem)
                 raise NotReady(f"no store has been built under {self.home.home} yet")
-            store = ox.Store.read_only(str(path))
-            graphs = frozenset(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
-            del store
-            self._snapshot = Snapshot(_build_id(path), graphs)
-            self._target = target
+            try:
+                store = ox.Store.read_only(str(serving.path))
+                graphs = frozenset(g.value for g in store.named_graphs() if isinstance(g, ox.NamedNode))
+                del store
+            except (OSError, RuntimeError) as exc:  # removed or damaged since it was checked
+                raise NotReady(f"the store {serving.path.name} cannot be opened: {exc}") from None
+            build_id = serving.build_id or _build_id(serving.path)
+            if serving.fallback and (snap is None or snap.build_id != build_id or snap.fallback != serving.fallback):
+                log.warning("serving the store %s instead of the one current points at: %s",
+                            build_id, serving.fallback)
+            self._snapshot = Snapshot(build_id, graphs, serving.fallback)
+            self._key = key
             return self._snapshot
 
 
@@ -116,14 +129,17 @@ def _load_memory(home: StoreHome) -> tuple[ox.Store, str | None, str | None]:
         target = os.readlink(home.pointer)
     except OSError:
         target = None
-    path = home.current()
+    serving = home.serving()  # the same decision as the catalog's (a fallback, or none)
     memory = ox.Store()
-    if path is None:
+    if serving.path is None:
         return memory, target, None
-    disk = ox.Store.read_only(str(path))
-    memory.bulk_load(disk.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
-    del disk
-    return memory, target, _build_id(path)
+    try:
+        disk = ox.Store.read_only(str(serving.path))
+        memory.bulk_load(disk.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+        del disk
+    except (OSError, RuntimeError):  # gone or damaged since it was checked: serve nothing, the catalog says why
+        return ox.Store(), target, None
+    return memory, target, serving.build_id or _build_id(serving.path)
 
 
 def worker_main(conn: Connection, home_path: str) -> None:
@@ -238,6 +254,7 @@ class ProcessPool:
         return self.catalog.snapshot()
 
     def execute(self, job: Job, timeout: float) -> Reply:
+        self.catalog.snapshot()  # NotReady (503, naming the cause) when no store can be served: never an empty one
         if not self._slots.acquire(blocking=False):
             raise Busy("too many queries are running; try again shortly")
         try:

@@ -36,12 +36,14 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from reekg.loaders import writes
 from reekg.loaders.namespaces import Namespaces
+from reekg.loaders.store import HomeUnavailable
 
 from . import conneg, lexer
 from .errors import (
     BadRequest,
     Forbidden,
     NotFound,
+    NotReady,
     PayloadTooLarge,
     QueryError,
     Refused,
@@ -195,6 +197,8 @@ def _run(operation: Callable[[], Any]) -> Any:
         raise WriteConflict(str(exc)) from None
     except writes.StoreUnavailable as exc:
         raise RemoteUnavailable(str(exc)) from None
+    except HomeUnavailable as exc:  # a read-only home, a store that does not open: 503 naming the cause
+        raise NotReady(f"the write cannot be applied, nothing was changed: {exc.message}") from None
     except writes.WriteInvalid as exc:
         raise ValidationFailed(
             f"the write was refused: it breaks {len(exc.report.violations)} SHACL constraint(s); "
@@ -207,8 +211,8 @@ def _run(operation: Callable[[], Any]) -> Any:
         raise NotFound(str(exc)) from None
     except writes.WriteRefused as exc:
         raise Refused(str(exc)) from None
-    except FileNotFoundError as exc:
-        raise ServiceFailure(str(exc)) from None
+    except FileNotFoundError as exc:  # no store has been built yet
+        raise NotReady(str(exc)) from None
     if isinstance(result, writes.WriteResult) and result.published:
         _served_graph_changed()
     return result

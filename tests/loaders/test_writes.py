@@ -17,7 +17,7 @@ from reekg import settings as settings_registry
 from reekg.loaders import writes
 from reekg.loaders.build import load_shapes
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.store import StoreHome, content_hash
+from reekg.loaders.store import HomeUnavailable, StoreHome, content_hash
 
 BASE = "https://w3id.org/reekg/"
 PARTNER = BASE + "graph/partner/acme"
@@ -176,7 +176,7 @@ def test_an_error_after_validation_leaves_the_last_commit(settings, home, shapes
         raise OSError("disk full")
 
     monkeypatch.setattr(StoreHome, "_point_to", broken_switch)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(HomeUnavailable, match="disk full"):  # the server answers it with 503, naming the cause
         writes.apply_update(settings, f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x" }} }}',
                             shapes=shapes)
     assert _pointer(home) == before

@@ -106,28 +106,35 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(home: Path, log: Path, **settings: str) -> Iterator[Server]:
-    """`reekg serve` as a real process (gunicorn); stopped with SIGTERM at the end."""
+def running_server(home: Path | None, log: Path, *, prefix: tuple[str, ...] = (), environ: dict | None = None,
+                   until: str = "/readyz", ready_within: float = 60, **settings: str) -> Iterator[Server]:
+    """`reekg serve` as a real process (gunicorn); stopped with SIGTERM at the end.
+
+    ``home`` None: no --home (the default home of ``environ``'s HOME). ``prefix``: a command that runs the
+    server (a namespace with a read-only home, say). ``until``: the route whose 200 means started (``/healthz``
+    for a server expected not to become ready); ``ready_within``: the seconds that may take."""
     port = free_port()
     reekg = Path(sys.executable).with_name("reekg")
     env = {k: v for k, v in os.environ.items() if not k.startswith("REEKG_")}
+    env.update(environ or {})
     env.update({f"REEKG_{k.upper()}": str(v) for k, v in settings.items()})
+    where = ["--home", str(home)] if home is not None else []
     with log.open("wb") as sink:
-        process = subprocess.Popen([str(reekg), "--home", str(home), "serve", "--port", str(port),
-                                    "--workers", "1"], stdout=sink, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen([*prefix, str(reekg), *where, "serve", "--port", str(port), "--workers", "1"],
+                                   stdout=sink, stderr=subprocess.STDOUT, env=env)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + ready_within
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"reekg serve exited with {process.returncode}:\n{log.read_text()}")
             try:
-                if server.get("/readyz", timeout=2).status == 200:
+                if server.get(until, timeout=2).status == 200:
                     break
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"reekg serve was not ready within 60 s:\n{log.read_text()}")
+                raise RuntimeError(f"reekg serve was not ready within {ready_within:g} s:\n{log.read_text()}")
             time.sleep(0.1)
         yield server
     finally:
