@@ -35,7 +35,7 @@ from .rdf_files import from_oxigraph, stream_into
 from .remote import RemoteError, RemoteStore, publish
 from .remote import partner_quads as remote_partner_quads
 from .store import HomeUnavailable, StoreHome, content_hash, to_oxigraph
-from .validation import ValidationReport, validate
+from .validation import ValidationReport, line_of, validate
 
 Quad = tuple[Node, Node, Node, Node]
 METADATA_FILE = "tables.csv-metadata.json"
@@ -81,8 +81,16 @@ class Assembled:
     partner_files: dict[str, Place] = field(default_factory=dict)  # partner graph IRI → where it came from
     inferred: int = 0
 
-    def locate(self, focus: Node, path: Node | None) -> Place:
-        """The CSV cell or file a SHACL result points at."""
+    def locate(self, focus: Node, path: Node | None, value: Node | None = None) -> Place:
+        """The CSV cell or file (and line) a SHACL result points at; a value that a partner file states is
+        placed in that file, even if a table also describes the focus node."""
+        if value is not None and isinstance(focus, (URIRef, BNode)):
+            predicate = to_oxigraph(path) if path is not None else None
+            for quad in self.store.quads_for_pattern(to_oxigraph(focus), predicate, to_oxigraph(value), None):
+                if quad.graph_name.value in self.partner_files:
+                    file = self.partner_files[quad.graph_name.value].file
+                    found = from_oxigraph(quad.predicate)
+                    return Place(file, line_of(file, focus, found, value), self._short(str(found)))
         if path is not None and (focus, path) in self.tables.origins:
             return self.tables.origins[(focus, path)]
         if focus in self.tables.subjects:
@@ -94,8 +102,15 @@ class Assembled:
         if isinstance(focus, (URIRef, BNode)):
             for quad in self.store.quads_for_pattern(to_oxigraph(focus), None, None, None):
                 if quad.graph_name.value in self.partner_files:
-                    return Place(self.partner_files[quad.graph_name.value].file, None, str(focus))
+                    file = self.partner_files[quad.graph_name.value].file
+                    return Place(file, line_of(file, focus, path), str(focus))
         return Place("(graph)", None, str(focus))
+
+    def _short(self, iri: str) -> str:
+        for prefix, namespace in sorted(self.ns.prefixes().items(), key=lambda item: -len(item[1])):
+            if iri.startswith(namespace):
+                return f"{prefix}:{iri[len(namespace):]}"
+        return f"<{iri}>"
 
     def close(self) -> None:
         """Let go of the store (an on-disk one is closed when its last reference goes)."""

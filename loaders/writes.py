@@ -353,10 +353,10 @@ def _result_entries(report: ValidationReport) -> list[dict[str, Any]]:
     return entries
 
 
-def _locator(store: ox.Store) -> Callable[[Node, Node | None], Place]:
+def _locator(store: ox.Store) -> Callable[[Node, Node | None, Node | None], Place]:
     """Place a SHACL result in the graph that describes its focus node (looked up when a result needs it)."""
 
-    def locate(focus: Node, path: Node | None) -> Place:
+    def locate(focus: Node, path: Node | None, value: Node | None = None) -> Place:
         graph = "(graph)"
         if isinstance(focus, (URIRef, BNode)):
             for q in store.quads_for_pattern(to_oxigraph(focus), None, None, None):

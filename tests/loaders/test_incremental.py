@@ -33,7 +33,7 @@ def e(kind: str, ident: str) -> URIRef:
     return NS.entity(kind, ident)
 
 
-def nowhere(focus, path):
+def nowhere(focus, path, value=None):
     from reekg.loaders.errors import Place
 
     return Place("(graph)", None, str(focus))

@@ -41,7 +41,7 @@ NS = Namespaces()
 R = NS.reekg
 
 
-def nowhere(focus, path):
+def nowhere(focus, path, value=None):
     return Place("(graph)", None, str(focus))
 
 
