@@ -113,7 +113,7 @@ class Answers:
                  today: Callable[[], dt.date] = dt.date.today):
         self.runner = runner
         self.ns = ns or Namespaces()
-        self.queries = library()
+        self.queries = library(self.ns.base)
         self.threshold = concentration_threshold
         self.today = today
         self._catalog: _Catalog | None = None

@@ -6,6 +6,10 @@ Each file starts with a comment header::
     # param function: iri (optional) — a reekg:Function; all functions when absent
     # param year: gYear = 2024 — the data year
 
+After the header, each file declares every prefix it uses (``PREFIX reekg: <https://w3id.org/reekg/ontology#>``),
+so a saved query runs as written in any client (Jena, rdflib, YASGUI), with nothing predeclared; the IRIs are
+written under the default base and moved to the configured one by :func:`library`.
+
 Parameters are bound as typed RDF terms through pyoxigraph's ``substitutions`` (SEP-0007), never by
 string formatting, so a hostile value can only ever be a value. pyoxigraph binds a variable only where
 it is in scope of the projection, so every parameter a query takes must also be projected (or appear
@@ -122,14 +126,24 @@ def parse(name: str, text: str) -> Query:
     return Query(name, title, text, tuple(params))
 
 
+_PREFIX_DECL = re.compile(r"^(PREFIX\s+[^\s:]*:\s*<)([^>]*)(>)", re.IGNORECASE | re.MULTILINE)
+
+
+def rebased(text: str, ns: Namespaces) -> str:
+    """``text`` with the IRIs of its PREFIX declarations moved from the default base to ``ns``'s base."""
+    return _PREFIX_DECL.sub(lambda m: m.group(1) + ns.rebase(m.group(2)) + m.group(3), text)
+
+
 @cache
-def library() -> dict[str, Query]:
-    """Every query shipped in ``server/queries``, parsed; a syntax error fails here, at start-up."""
+def library(base: str | None = None) -> dict[str, Query]:
+    """Every query shipped in ``server/queries``, parsed, its prefixes under ``base`` (by default the default
+    base); a syntax error or a prefix a file does not declare fails here, at start-up."""
+    ns = Namespaces(base) if base else Namespaces()
     folder = resources.files("reekg.server") / "queries"
     queries = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".rq"):
-            query = parse(entry.name[:-3], entry.read_text(encoding="utf-8"))
-            ox.Store().query(query.text, prefixes=Namespaces().prefixes())  # parse check only: empty store
+            query = parse(entry.name[:-3], rebased(entry.read_text(encoding="utf-8"), ns))
+            ox.Store().query(query.text)  # parse check only (empty store, no predeclared prefixes)
             queries[query.name] = query
     return queries

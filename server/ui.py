@@ -95,7 +95,7 @@ def _examples() -> list[dict[str, Any]]:
     return [{"name": q.name, "title": q.title, "query": q.text,
              "parameters": [{"name": p.name, "kind": p.kind, "default": p.default, "optional": p.optional,
                              "help": p.help} for p in q.parameters]}
-            for q in library().values()]
+            for q in library(current_app.extensions["reekg.namespaces"].base).values()]
 
 
 def query_page() -> Response:

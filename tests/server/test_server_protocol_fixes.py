@@ -4,8 +4,10 @@ accepts only result formats comes in a default graph format (rdflib's SPARQLStor
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -176,3 +178,80 @@ def test_a_remote_store_resolves_relative_iris_against_this_endpoint_not_its_own
     [text] = remote.sent
     parsed = ox.Store().query(text)  # what the remote engine would read: it resolves with the BASE it is sent
     assert [s["x"].value for s in parsed] == ["http://127.0.0.1:1/rel"]
+
+
+# --- saved queries run in any client: their own PREFIX lines, langMatches for language tags ------------------
+
+QUERY_FILES = sorted((Path(__file__).resolve().parents[2] / "server" / "queries").glob("*.rq"))
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def rdflib_without_prefixes(monkeypatch):
+    """rdflib's SPARQL parser with nothing predeclared (it binds rdf:, rdfs:, xsd:, prov:, … by default)."""
+    from rdflib.namespace import NamespaceManager
+    from rdflib.plugins.sparql import sparql
+
+    def bare(self) -> None:
+        self.base = None
+        self.namespace_manager = NamespaceManager(Graph(bind_namespaces="none"), bind_namespaces="none")
+
+    monkeypatch.setattr(sparql.Prologue, "__init__", bare)
+
+
+def test_there_are_saved_queries():
+    assert len(QUERY_FILES) >= 20
+
+
+@pytest.mark.parametrize("path", QUERY_FILES, ids=[p.stem for p in QUERY_FILES])
+def test_a_saved_query_declares_every_prefix_it_uses(path, rdflib_without_prefixes):
+    from rdflib.plugins.sparql import prepareQuery
+
+    text = path.read_text(encoding="utf-8")
+    prepareQuery(text)  # raises "Unknown namespace prefix" for a prefix the file does not declare
+    ox.Store().query(text)  # and the same in Oxigraph, with no predeclared prefixes
+
+
+def test_the_saved_queries_keep_their_parameters_and_move_with_the_base():
+    from reekg.queries import library
+
+    default, moved = library(), library("http://example.org/kg/")
+    assert [p.name for p in default["controls"].parameters] == ["robot", "on"]
+    assert default["controls"].parameters == moved["controls"].parameters
+    assert "PREFIX reekg: <https://w3id.org/reekg/ontology#>" in default["sources"].text
+    assert "PREFIX reekg: <http://example.org/kg/ontology#>" in moved["sources"].text
+    assert "w3id.org" not in "".join(line for q in moved.values() for line in q.text.splitlines()
+                                     if line.upper().startswith("PREFIX"))
+
+
+def test_a_saved_query_runs_in_rdflib_with_nothing_predeclared(server):
+    """What a Jena or rdflib user does: paste the saved query into another client's endpoint call."""
+    text = (REPO / "server" / "queries" / "labels.rq").read_text(encoding="utf-8")
+    store = SPARQLStore(query_endpoint=server.url + "/sparql", returnFormat="json")
+    rows = {str(r.entity): r for r in Graph(store=store).query(text, initBindings={"entity": URIRef(ND)})}
+    assert str(rows[ND].labelEn) == "neodymium"
+
+
+LANG_EQUALS = re.compile(r"""lang\s*\(\s*[?$]\w+\s*\)\s*(?:=|!=)\s*["'][^"']""", re.IGNORECASE)
+SHIPPED = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *QUERY_FILES,
+           *sorted((REPO / "server" / "templates").rglob("*.html")), *sorted((REPO / "reekg").glob("*.py")),
+           *sorted((REPO / "server").glob("*.py")),
+           *[p for p in sorted((REPO / "server" / "static").rglob("*")) if p.is_file() and "vendor" not in p.parts
+             and p.suffix in (".js", ".html", ".css", ".md")]]
+
+
+def test_no_shipped_query_or_example_compares_a_language_tag_with_equals():
+    found = [f"{path.relative_to(REPO)}: {m.group(0)}" for path in SHIPPED
+             for m in LANG_EQUALS.finditer(path.read_text(encoding="utf-8"))]
+    assert found == []
+    model = (REPO / "docs" / "model.md").read_text(encoding="utf-8")
+    assert "zh-hant" in model and "langMatches" in model
+
+
+def test_lang_equals_finds_nothing_where_langmatches_finds_the_label(server):
+    """Why: Oxigraph gives tags in lower case."""
+    equals = server.get(params={"query": 'SELECT ?l WHERE { element:Dy rdfs:label ?l FILTER(lang(?l) = "zh-Hant") }'})
+    matches = server.get(params={"query": 'SELECT ?l WHERE { element:Dy rdfs:label ?l '
+                                          'FILTER(langMatches(lang(?l), "zh-Hant")) }'})
+    assert equals.json()["results"]["bindings"] == []
+    assert [b["l"]["value"] for b in matches.json()["results"]["bindings"]] == ["鏑"]
