@@ -29,6 +29,15 @@ Row = dict[str, Any]
 Runner = Callable[[Query, dict[str, Any]], tuple[list[dict[str, dict[str, str]]], str | None]]
 
 STAGES = ("mining", "separation", "magnet-making")
+SITE_STATUSES = ("operating", "commissioning", "under-construction", "care-and-maintenance", "permitting",
+                 "development", "pilot", "blocked", "not-producing", "unknown")  # the site-status scheme, + unknown
+SUPPLY_STAGES = ("mining", "separation")  # the stages every rare earth passes through (magnet making only magnets')
+RARE_EARTHS = ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu")
+# The heavy rare earths by which magnet grades differ (H, SH, UH … add Dy/Tb for coercivity): a component that
+# needs particular grades takes these elements' content from the grades, never from the family's standard grade
+GRADE_DOPANTS = {"Dy", "Tb"}
+# A scenario stage is "essentially cut" when sites remain but an element-specific share leaves at most this much
+ESSENTIALLY_CUT = 0.01
 _NUMERIC = ("integer", "decimal", "double", "float", "long", "int", "short", "nonNegativeInteger")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 # An id of ours: checked with fullmatch (Python's `$` would let "Dy\n" through). The API's parameter schemas
@@ -260,6 +269,206 @@ class Answers:
             return iri.rsplit("/", 1)[-1]
         return iri
 
+
+    # --- dated statuses, sites, shares by basis, coverage --------------------------------------------
+
+    def _controls(self, day: str, robot: str | None = None) -> tuple[dict[str, list[Row]], Query]:
+        """Each controlled element's measures on ``day`` with their in-force statement (in-force.rq)."""
+        params: dict[str, Any] = {"on": day}
+        if robot:
+            params["robot"] = robot
+        rows, query = self.run("in-force", **params)
+        by_symbol: dict[str, list[Row]] = defaultdict(list)
+        for r in rows:
+            by_symbol[r["symbol"]].append(r)
+        return dict(by_symbol), query
+
+    def _control_view(self, c: Row) -> Row:
+        return {"measure": self.local_id(c.get("measure")), "label": c.get("measureLabel"),
+                "controlCode": c.get("controlCode"), "inForce": _in_force_value(c),
+                "statusDetail": self.local_id(c.get("statusDetail")),
+                "validFrom": c.get("validFrom"), "validUntil": c.get("validUntil"),
+                "asOf": {"start": c.get("asOfStart"), "end": c.get("asOfEnd"), "text": c.get("asOfText")},
+                "statement": self.local_id(c.get("statement")),
+                "sources": sorted(self.local_id(x) for x in (c.get("sources") or "").split()),
+                "confidence": self.local_id(c.get("confidence")),
+                **({} if c.get("statement") else {"reason": "no in-force statement covers the day"})}
+
+    def _site_statuses(self) -> tuple[dict[str, list[Row]], Query]:
+        catalog = self.catalog()
+        if "site-status" not in catalog.memo:
+            rows, query = self.run("site-status")
+            by_site: dict[str, list[Row]] = defaultdict(list)
+            for r in rows:
+                by_site[r["site"]].append(r)
+            catalog.memo["site-status"] = (dict(by_site), query)
+        return catalog.memo["site-status"]
+
+    def status_on(self, site: str, day: str) -> Row:
+        """A site's status on ``day``: the newest observation stated as of that day or before, else an undated
+        one, else the earliest stated after the day (``statedAfterDay``); ``unknown`` when there is none."""
+        observations = self._site_statuses()[0].get(site, [])
+        dated = [o for o in observations if o.get("asOfStart")]
+        before = [o for o in dated if str(o["asOfStart"]) <= day]
+        after = [o for o in dated if str(o["asOfStart"]) > day]
+        undated = [o for o in observations if not o.get("asOfStart")]
+        chosen, later = None, False
+        if before:
+            chosen = max(before, key=lambda o: (str(o.get("asOfEnd") or o["asOfStart"]), str(o["observation"])))
+        elif undated:
+            chosen = min(undated, key=lambda o: str(o["observation"]))
+        elif after:
+            chosen, later = min(after, key=lambda o: (str(o["asOfStart"]), str(o["observation"]))), True
+        if chosen is None:
+            return {"status": "unknown", "reason": "no status observation in the graph", "asOf": None,
+                    "expected": None, "sources": []}
+        expected = None
+        if chosen.get("expectedStatus") or chosen.get("expectedText"):
+            expected = {"status": self.local_id(chosen.get("expectedStatus")), "start": chosen.get("expectedStart"),
+                        "end": chosen.get("expectedEnd"), "text": chosen.get("expectedText")}
+        return {"status": self.local_id(chosen["status"]), "observation": self.local_id(chosen["observation"]),
+                "asOf": {"start": chosen.get("asOfStart"), "end": chosen.get("asOfEnd"),
+                         "text": chosen.get("asOfText")},
+                "statedAfterDay": later, "expected": expected, "confidence": self.local_id(chosen.get("confidence")),
+                "sources": sorted(self.local_id(x) for x in (chosen.get("sources") or "").split())}
+
+    def _element_sites(self, unverified: bool = False) -> tuple[list[Row], Query]:
+        catalog = self.catalog()
+        key = f"element-sites {unverified}"
+        if key not in catalog.memo:
+            catalog.memo[key] = self.run("element-sites", unverified=_flag(unverified))
+        return catalog.memo[key]
+
+    def _gaps(self, symbols: Iterable[str], day: str, unverified: bool = False) -> list[Row]:
+        """Where the graph has no supplier: per element, each stage with no site, or with no site that is
+        operating on ``day`` (coverage is stated, never left silent)."""
+        rows, _ = self._element_sites(unverified)
+        by_cell: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for r in rows:
+            by_cell[(r["symbol"], self.local_id(r["stage"]))].add(r["site"])
+        gaps = []
+        for symbol in sorted(set(symbols)):
+            if not any(by_cell.get((symbol, stage)) for stage in STAGES):
+                gaps.append({"element": symbol, "stage": None, "kind": "no-site",
+                             "message": f"no producer of {symbol} in the graph"})
+                continue
+            for stage in SUPPLY_STAGES:
+                found = sorted(by_cell.get((symbol, stage), set()))
+                if not found:
+                    gaps.append({"element": symbol, "stage": stage, "kind": "no-site",
+                                 "message": f"no {stage} site for {symbol} in the graph"})
+                    continue
+                statuses = {self.local_id(site): self.status_on(site, day)["status"] for site in found}
+                if "operating" not in statuses.values():
+                    listed = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+                    gaps.append({"element": symbol, "stage": stage, "kind": "no-operating-site",
+                                 "message": f"no operating {stage} site for {symbol} in the graph (listed: {listed})"})
+        return gaps
+
+    def element_share(self, symbol: str, stage: str, country: str) -> Row | None:
+        """The newest element-specific share of ``country`` at ``stage`` that counts ``symbol`` (curators'
+        unverified rows only when nothing else exists), or None."""
+        shares, _, _ = self._stage_shares_memo()
+        this_year = self.today().year
+        found = [r for r in shares.get(stage, []) if r.get("areaCode") == country
+                 and self.local_id(r.get("shareBasis")) == "element-specific"
+                 and symbol in (r.get("basisElements") or "").split()
+                 and not (r.get("year") and int(str(r["year"])) > this_year)]
+        if not found:
+            return None
+        best = max(found, key=lambda r: (self.local_id(r.get("confidence")) != "unverified",
+                                         self._edition_key(r), str(r.get("year") or "")))
+        return {"share": best["share"], "basis": "element-specific",
+                "elements": sorted((best.get("basisElements") or "").split()),
+                "observation": self.local_id(best["observation"]), "edition": self.local_id(best["edition"]),
+                "year": best.get("year"), "confidence": self.local_id(best.get("confidence")), "note": best.get("note")}
+
+    def _stage_shares_memo(self) -> tuple[dict[str, list[Row]], Query, list[Row]]:
+        catalog = self.catalog()
+        if "stage-shares" not in catalog.memo:
+            catalog.memo["stage-shares"] = self._stage_shares()
+        return catalog.memo["stage-shares"]
+
+    def _share_assumptions(self, summary: dict[str, Any]) -> dict[str, Any]:
+        return {stage: None if s is None else {"edition": s["edition"], "year": s["year"], "basis": s["basis"]}
+                for stage, s in summary.items()}
+
+    def sites(self, element: str | None = None, stage: str | None = None, outside: str | None = None,
+              status: str | None = None, on: str | None = None, unverified: bool = False) -> dict[str, Any]:
+        """Mines and plants, each with its stage(s), country, the elements it handles and its status on ``on``
+        (as of when and by which source; unknown where the graph has none), filtered by element, stage,
+        country left out and status."""
+        day = _date(on, self.today())
+        symbol = self.local_id(self.resolve("element", element)) if element else None
+        excluded = self.local_id(self.resolve("country", outside, "outside")) if outside else None
+        if stage is not None and stage not in STAGES:
+            raise BadParameter("stage", f"{stage!r} is not one of {list(STAGES)}")
+        rows, query = self._element_sites(unverified)
+        q_status = self._site_statuses()[1]
+        by_site: dict[str, Row] = {}
+        for r in rows:
+            site = by_site.setdefault(r["site"], {
+                "site": self.local_id(r["site"]), "label": r.get("siteLabel"), "kind": r.get("siteKind"),
+                "country": r.get("countryCode"), "stages": set(), "elements": set(), "byStage": defaultdict(set),
+                "evidence": set()})
+            stage_id = self.local_id(r["stage"])
+            site["stages"].add(stage_id)
+            site["elements"].add(r["symbol"])
+            site["byStage"][stage_id].add(r["symbol"])
+            site["evidence"] |= set((r.get("sources") or "").split())
+        out = []
+        for iri, site in sorted(by_site.items(), key=lambda kv: (kv[1]["country"] or "", kv[1]["site"])):
+            if excluded and site["country"] == excluded:
+                continue
+            if stage and stage not in site["stages"]:
+                continue
+            if symbol and symbol not in (site["byStage"].get(stage, set()) if stage else site["elements"]):
+                continue
+            state = self.status_on(iri, day)
+            if status and state["status"] != status:
+                continue
+            out.append({**{k: v for k, v in site.items() if k not in ("byStage", "evidence")},
+                        "stages": sorted(site["stages"]), "elements": sorted(site["elements"]),
+                        "elementsByStage": {k: sorted(v) for k, v in sorted(site["byStage"].items())},
+                        "status": state, "sources": sorted(self.local_id(x) for x in site["evidence"])})
+        return self._answer(out, [query, q_status], [r for r in rows if r["site"] in
+                                                      {str(self.ns.entity(s["kind"], s["site"])) for s in out}],
+                            element=symbol, stage=stage, outside=excluded, status=status, on=day,
+                            gaps=self._gaps([symbol], day, unverified) if symbol else [])
+
+    def coverage(self, on: str | None = None, unverified: bool = False) -> dict[str, Any]:
+        """Element × stage: how many sites the graph has (and how many operate on ``on``), which share it
+        would use and on what basis, and the newest year of that share."""
+        day = _date(on, self.today())
+        rows, query = self._element_sites(unverified)
+        deps, q_deps = self.run("dependencies", unverified=_flag(unverified))
+        summaries, q_shares, share_rows = self._share_summaries()
+        used = {r["symbol"] for r in deps}
+        cells: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for r in rows:
+            cells[(r["symbol"], self.local_id(r["stage"]))].add(r["site"])
+        symbols = sorted((used | {s for s, _ in cells}) & set(RARE_EARTHS), key=RARE_EARTHS.index)
+        table = []
+        for symbol in symbols:
+            for stage in STAGES:
+                found = sorted(cells.get((symbol, stage), set()))
+                statuses = [self.status_on(site, day)["status"] for site in found]
+                top = (summaries.get(stage) or {}).get("top") or {}
+                specific = self.element_share(symbol, stage, top.get("country")) if top else None
+                share = specific or ({"share": top.get("share"), "basis": "all-ree-proxy",
+                                      "edition": summaries[stage]["edition"], "year": summaries[stage]["year"]}
+                                     if top else None)
+                table.append({"element": symbol, "stage": stage, "usedByRobots": symbol in used,
+                              "sites": len(found), "operating": statuses.count("operating"),
+                              "statusUnknown": statuses.count("unknown"),
+                              "siteIds": [self.local_id(x) for x in found],
+                              "topCountry": top.get("country"), "share": None if share is None else share["share"],
+                              "shareBasis": None if share is None else share["basis"],
+                              "newestYear": None if share is None else share.get("year"),
+                              "shareEdition": None if share is None else share.get("edition")})
+        return self._answer(table, [query, q_deps, q_shares], share_rows, on=day,
+                            gaps=self._gaps([s for s in symbols if s in used], day, unverified))
+
     # --- the questions ------------------------------------------------------------------------------
 
     def dependents(self, element: str, unverified: bool = False) -> dict[str, Any]:
@@ -279,27 +488,50 @@ class Answers:
                             robots=robots)
 
     def trace(self, subsystem: str, robot: str | None = None, element: str | None = None,
-              unverified: bool = False) -> dict[str, Any]:
+              unverified: bool = False, on: str | None = None) -> dict[str, Any]:
+        """Every path from a subsystem to its sites and countries, each hop cited, each site with its status on
+        ``on`` (a blocked or not-producing site is listed with that status, never as a plain supplier), and the
+        ``gaps``: the subsystem's elements and stages with no supplier (or none operating) in the graph."""
         params: dict[str, Any] = {"subsystem": self.resolve("subsystem", subsystem), "unverified": _flag(unverified)}
+        day = _date(on, self.today())
         if robot:
             params["robot"] = self.resolve("robot", robot)
         if element:
             params["element"] = self.resolve("element", element)
         rows, query = self.run("trace", **params)
-        paths = [{
-            "element": r.get("symbol"), "component": self.local_id(r.get("component")),
-            "material": self.local_id(r.get("material")), "hop": r.get("hop"),
-            "site": self.local_id(r.get("site")), "siteLabel": r.get("siteLabel"),
-            "siteKind": self.local_id(r.get("siteKind")), "stages": sorted((r.get("stages") or "").split()),
-            "fedSite": self.local_id(r.get("fedSite")), "country": r.get("countryCode"),
-            "hopSources": {k[1:].lower(): self._graph_source(r.get(k)) for k in
-                           ("gRobot", "gComponent", "gMaterial", "gElement", "gSite", "gFeed", "gCountry")
-                           if r.get(k)},
-        } for r in rows]
+        paths = []
+        for r in rows:
+            state = self.status_on(r["site"], day) if r.get("site") else {"status": "unknown"}
+            paths.append({
+                "element": r.get("symbol"), "component": self.local_id(r.get("component")),
+                "material": self.local_id(r.get("material")), "hop": r.get("hop"),
+                "site": self.local_id(r.get("site")), "siteLabel": r.get("siteLabel"),
+                "siteKind": self.local_id(r.get("siteKind")), "stages": sorted((r.get("stages") or "").split()),
+                "fedSite": self.local_id(r.get("fedSite")), "country": r.get("countryCode"),
+                "siteStatus": state, "supplying": state["status"] == "operating",
+                "hopSources": {k[1:].lower(): self._graph_source(r.get(k)) for k in
+                               ("gRobot", "gComponent", "gMaterial", "gElement", "gSite", "gFeed", "gCountry")
+                               if r.get(k)},
+            })
+        deps, q_deps = self.run("dependencies", unverified=_flag(unverified))
+        wanted = {r["symbol"] for r in deps if r.get("subsystem") == params["subsystem"]
+                  and (not robot or r.get("robot") == params.get("robot"))}
+        if element:
+            wanted = {self.local_id(params["element"])}
+        gaps = self._gaps(wanted & set(RARE_EARTHS), day, unverified)
+        reached = {p["element"] for p in paths}
+        for symbol in sorted((wanted & set(RARE_EARTHS)) - reached):
+            if not any(g["element"] == symbol and g["stage"] is None for g in gaps):
+                gaps.append({"element": symbol, "stage": None, "kind": "no-path",
+                             "message": f"no supply path for {symbol} from this subsystem in the graph"})
         summary, share_query, share_rows = self._share_summaries()
-        return self._answer(paths, [query, share_query], rows + share_rows,
-                            subsystem=self.local_id(params["subsystem"]), countries=sorted(
-                                {p["country"] for p in paths if p["country"]}), shares=summary)
+        return self._answer(paths, [query, share_query, q_deps], rows + share_rows,
+                            subsystem=self.local_id(params["subsystem"]), on=day, countries=sorted(
+                                {p["country"] for p in paths if p["country"]}), shares=summary, gaps=gaps,
+                            elements=sorted(wanted & set(RARE_EARTHS)),
+                            assumptions={"on": day, "shares": self._share_assumptions(summary),
+                                         "unverified": unverified,
+                                         "siteStatus": "newest status observation stated as of the day or before"})
 
     def _graph_source(self, graph: str | None) -> str | None:
         if graph and graph.startswith(self._source_graph_prefix):
@@ -320,7 +552,7 @@ class Answers:
         catalog = self.catalog()
         key = f"share-summaries {self.today()}"
         if key not in catalog.memo:
-            shares, query, _ = self._stage_shares()
+            shares, query, _ = self._stage_shares_memo()
             summaries, used = {}, []
             for stage in STAGES:
                 summaries[stage], chosen = self._stage_summary(shares.get(stage, []))
@@ -332,12 +564,14 @@ class Answers:
         """The newest edition's latest past year for a stage: country shares, HHI and the concentration flag;
         and the rows it read.
 
-        Shares are of all rare earths, not per element (no source gives per-element country shares). Where
+        Shares are of all rare earths (basis all-ree-proxy: only a proxy for any one element). Where
         the published shares do not cover the whole world, the HHI is a lower bound and says so.
         """
         this_year = self.today().year
         # a share for a year still to come is a projection (IEA's 2030 outlook), not a measurement
-        countries = [r for r in rows if r.get("areaCode") and not (r.get("year") and int(str(r["year"])) > this_year)]
+        # element-specific shares (China's 99.9% of heavy-RE separation) are read per element (element_share)
+        countries = [r for r in rows if r.get("areaCode") and not (r.get("year") and int(str(r["year"])) > this_year)
+                     and self.local_id(r.get("shareBasis")) != "element-specific"]
         if not countries:
             return None, []
         # the newest publication first (by its issue date), then its latest year
@@ -355,7 +589,7 @@ class Answers:
         ranked = sorted(shares.items(), key=lambda kv: (-kv[1], kv[0]))
         top_code, top_share = ranked[0]
         return {
-            "year": latest_year or None, "edition": self.local_id(chosen[0]["edition"]),
+            "year": latest_year or None, "edition": self.local_id(chosen[0]["edition"]), "basis": "all-ree-proxy",
             "shares": [{"country": c, "share": s} for c, s in ranked],
             "coverage": round(covered, 6),
             "hhi": round(hhi, 6), "hhiIsLowerBound": covered < 0.995,
@@ -368,49 +602,89 @@ class Answers:
         return (str(source.get("issued") or ""), str(row.get("edition")))
 
     def exposure(self, robot: str, units: int, on: str | None = None, unverified: bool = False) -> dict[str, Any]:
+        """A fleet's magnet and element masses by every sourced estimate, each element's control status on
+        ``on`` (yes / no / unknown, as of when and by which source) and the stage concentration.
+
+        One element-content fact is one row whatever its number of sources (issue 11, finding 3). A combined
+        figure (Nd+Pr) is reported as the combination, never split. Dy and Tb of a robot whose components need
+        particular grades (a joint motor: H, SH, UH) come from those grades' contents, unknown where no grade
+        gives a figure, never from the family's standard-grade figure."""
         iri = self.resolve("robot", robot)
         if not isinstance(units, int) or units < 0 or units > 10**9:
             raise BadParameter("units", "must be a whole number from 0 to 1,000,000,000")
         day = _date(on, self.today())
         estimates, q_fleet = self.run("fleet-magnet-mass", robot=iri, units=units, unverified=_flag(unverified))
-        controls, q_controls = self.run("controls", robot=iri, on=day)
+        controls, q_controls = self._controls(day, iri)
         summary, q_shares, share_rows = self._share_summaries()
-        contents_by_material: dict[str, list[Row]] = {}
-        queries = [q_fleet, q_controls, q_shares]
-        cited = list(estimates) + list(controls) + share_rows
-        for material in sorted({e["material"] for e in estimates if e.get("material")}):
+        grades, q_grades = self.run("robot-grades", robot=iri)
+        queries = [q_fleet, q_controls, q_shares, q_grades]
+        cited = list(estimates) + [c for rows in controls.values() for c in rows] + share_rows
+        needed: dict[str, list[str]] = defaultdict(list)  # family → the grades the robot's components need
+        for g in grades:
+            if g.get("family") and g["grade"] not in needed[g["family"]]:
+                needed[g["family"]].append(g["grade"])
+        contents: dict[str, dict[str, Row]] = {}  # material → key ("Nd", "Nd+Pr") → one content fact
+        for material in sorted({e["material"] for e in estimates if e.get("material")} |
+                               {g for gs in needed.values() for g in gs}):
             rows, q_contents = self.run("material-contents", material=material)
-            contents_by_material[material] = rows
+            contents[material] = {_content_key(r): r for r in rows}
             cited += rows
             queries.append(q_contents)
-        status_by_symbol: dict[str, list[Row]] = defaultdict(list)
-        for c in controls:
-            status_by_symbol[c["symbol"]].append({
-                "measure": self.local_id(c.get("measure")), "label": c.get("measureLabel"),
-                "status": c.get("status"), "controlCode": c.get("controlCode"),
-                "effectiveFrom": c.get("effectiveFrom"), "effectiveUntil": c.get("effectiveUntil"),
-                "suspendedBy": self.local_id(c.get("suspendedBy")),
-            })
         elements: dict[str, Row] = {}
-        for symbol in sorted(status_by_symbol):
-            elements[symbol] = {"symbol": symbol, "massPerUnitKg": [], "fleetMassKg": [],
-                                "controls": status_by_symbol[symbol]}
+
+        def entry(key: str) -> Row:
+            members = key.split("+")
+            if key not in elements:
+                verdict = _verdict([c for m in members for c in controls.get(m, [])])
+                elements[key] = {"symbol": key, "elements": members, "combined": len(members) > 1,
+                                 "massPerUnitKg": [], "fleetMassKg": [],
+                                 "controls": [self._control_view(c) for m in members for c in controls.get(m, [])],
+                                 "controlledOn": verdict["inForce"], "controlAsOf": verdict["asOf"],
+                                 "controlSources": verdict["sources"], "controlBasis": verdict["basis"]}
+            return elements[key]
+
+        for symbol in sorted(controls):
+            entry(symbol)
         for estimate in estimates:
-            for content in contents_by_material.get(estimate.get("material"), []):
-                symbol = content["symbol"]
-                entry = elements.setdefault(symbol, {"symbol": symbol, "massPerUnitKg": [], "fleetMassKg": [],
-                                                     "controls": status_by_symbol.get(symbol, [])})
-                low, high = content.get("massFractionMin"), content.get("massFractionMax")
-                if low is None or high is None:
+            family = estimate.get("material")
+            base = contents.get(family, {})
+            graded = needed.get(family, [])
+            keys = sorted(set(base) | {k for g in graded for k in contents.get(g, {})})
+            for key in keys:
+                members = set(key.split("+"))
+                row = entry(key)
+                if graded and members & GRADE_DOPANTS:
+                    low, high, basis, facts = _grade_range(key, graded, contents)
+                    basis = f"grades {', '.join(self.local_id(g) for g in graded)} that the robot's components need"
+                else:
+                    fact = base.get(key)
+                    if fact is None:
+                        continue
+                    low, high = fact.get("massFractionMin"), fact.get("massFractionMax")
+                    basis, facts = f"{self.local_id(family)} content", [fact]
+                per_unit = {"estimate": self.local_id(estimate["estimate"]),
+                            "min": None if low is None else _round(estimate["massMinKg"] * low),
+                            "max": None if high is None else _round(estimate["massMaxKg"] * high),
+                            "basis": basis, "contents": [self.local_id(f["content"]) for f in facts],
+                            "contentSources": sorted({self.local_id(s) for f in facts
+                                                      for s in (f.get("sources") or "").split()}),
+                            "note": "; ".join(f["note"] for f in facts if f.get("note")) or None}
+                if per_unit["min"] is None and per_unit["max"] is None and not facts:
                     continue
-                per_unit = [_round(estimate["massMinKg"] * low), _round(estimate["massMaxKg"] * high)]
-                entry["massPerUnitKg"].append({"estimate": self.local_id(estimate["estimate"]),
-                                               "min": per_unit[0], "max": per_unit[1],
-                                               "note": content.get("note")})
-                entry["fleetMassKg"].append({"estimate": self.local_id(estimate["estimate"]),
-                                             "min": _round(per_unit[0] * units), "max": _round(per_unit[1] * units)})
-        for entry in elements.values():
-            entry["controlledOn"] = any(c["status"] == "in-force" for c in entry["controls"])
+                row["massPerUnitKg"].append(per_unit)
+                row["fleetMassKg"].append({"estimate": per_unit["estimate"],
+                                           "min": None if per_unit["min"] is None else _round(per_unit["min"] * units),
+                                           "max": None if per_unit["max"] is None else _round(per_unit["max"] * units)})
+        for row in elements.values():
+            lows = [m["min"] for m in row["fleetMassKg"]]
+            highs = [m["max"] for m in row["fleetMassKg"]]
+            # across every estimate: the smallest low end and the largest high end; unknown if any end is unknown
+            row["fleetTotalKg"] = {"min": None if not lows or None in lows else min(lows),
+                                   "max": None if not highs or None in highs else max(highs)}
+            row["massKnown"] = bool(row["fleetMassKg"]) and None not in lows + highs
+            if not row["combined"]:
+                row["countedIn"] = sorted(k for k, other in elements.items()
+                                          if other["combined"] and row["symbol"] in other["elements"])
         magnet = [{
             "estimate": self.local_id(e["estimate"]), "material": self.local_id(e.get("material")),
             "massPerUnitKg": {"min": e.get("massMinKg"), "max": e.get("massMaxKg")},
@@ -418,33 +692,87 @@ class Answers:
             "source": self.local_id(e.get("source")), "confidence": self.local_id(e.get("confidence")),
             "basis": e.get("basis"),
         } for e in estimates]
-        data = {"magnet": magnet, "elements": list(elements.values()), "stages": summary}
-        return self._answer(data, queries, cited, robot=self.local_id(iri), units=units, on=day)
+        fleet = {"min": min((m["fleetMassKg"]["min"] for m in magnet), default=None),
+                 "max": max((m["fleetMassKg"]["max"] for m in magnet), default=None)}
+        data = {"magnet": magnet, "magnetFleetTotalKg": fleet, "elements": list(elements.values()),
+                "stages": summary}
+        assumptions = {
+            "on": day, "estimates": "every sourced magnet-mass estimate side by side; none averaged or preferred",
+            "controls": "three-valued: a measure with no dated in-force statement covering the day is unknown",
+            "grades": [{"component": self.local_id(g["component"]), "grade": self.local_id(g["grade"]),
+                        "operatingTemperatureC": {"min": g.get("opMinC"), "max": g.get("opMaxC")}} for g in grades],
+            "gradeBasis": ("Dy and Tb per robot come from the grades its components need, applied to the whole "
+                           "estimate; unknown where a grade gives no figure") if needed else None,
+            "combined": "a combined content figure (Nd+Pr) is reported as the combination, never split",
+            "shares": self._share_assumptions(summary),
+        }
+        return self._answer(data, queries, cited, robot=self.local_id(iri), units=units, on=day,
+                            assumptions=assumptions, gaps=self._gaps({e for k in elements for e in k.split("+")
+                                                                      if e in RARE_EARTHS}, day))
 
     def substitutes(self, element: str, function: str | None = None, on: str | None = None,
-                    unverified: bool = False) -> dict[str, Any]:
+                    unverified: bool = False, min_temperature: int | None = None) -> dict[str, Any]:
+        """Substitutes for an element, ranked by penalty then maturity; each still-used element's control status
+        on ``on`` (yes / no / unknown, judged as exposure judges it). With ``min_temperature`` (°C), an option
+        whose sourced maximum working temperature is below it is excluded (with the reason), one whose range
+        straddles it ranks after those that hold it, and one with no sourced temperature is flagged
+        "temperature unknown" and ranks last: never above an option known to hold the temperature."""
         params: dict[str, Any] = {"element": self.resolve("element", element), "unverified": _flag(unverified),
                                   "on": _date(on, self.today())}
         if function:
             params["function"] = self.resolve("function", function)
+        if min_temperature is not None and (not isinstance(min_temperature, int) or isinstance(min_temperature, bool)
+                                            or not 0 <= min_temperature <= 10_000):
+            raise BadParameter("min_temperature", "must be a whole number of degrees Celsius from 0 to 10,000")
         rows, query = self.run("substitutes", **params)
-        options = [{
-            "substitution": self.local_id(r["substitution"]), "label": r.get("label"),
-            "function": self.local_id(r.get("inFunction")), "substitute": self.local_id(r.get("substitute")),
-            "substituteLabel": r.get("substituteLabel"), "penalty": self.local_id(r.get("penalty")),
-            "maturity": self.local_id(r.get("maturity")), "reductionMin": r.get("reductionMin"),
-            "reductionMax": r.get("reductionMax"), "penaltyText": r.get("penaltyText"),
-            # GROUP_CONCAT's order is the engine's choice (SPARQL 1.1 §18.5.1.7): sorted, the same on every store
-            "tradeOffs": sorted(t for t in (r.get("tradeOffs") or "").split(" ; ") if t),
-            "stillUses": dict(t.split("=", 1) for t in (r.get("stillUses") or "").split() if "=" in t),
-            "avoidsControls": r.get("avoidsControls"),
-            "sources": sorted(self.local_id(s) for s in (r.get("sources") or "").split()),
-            "confidence": self.local_id(r.get("confidence")),
-        } for r in rows]
+        controls, q_controls = self._controls(params["on"])
+        queries, cited = [query, q_controls], list(rows) + [c for cs in controls.values() for c in cs]
+        temperatures: dict[str, list[Row]] = defaultdict(list)
+        if min_temperature is not None:
+            temps, q_temps = self.run("substitute-temperatures", element=params["element"])
+            queries.append(q_temps)
+            cited += temps
+            for t in temps:
+                temperatures[t["substitution"]].append(t)
+        options, excluded = [], []
+        for r in rows:
+            used = sorted(t.split("=", 1)[0] for t in (r.get("stillUses") or "").split() if "=" in t)
+            verdicts = {symbol: _verdict(controls.get(symbol, [])) for symbol in used}
+            option = {
+                "substitution": self.local_id(r["substitution"]), "label": r.get("label"),
+                "function": self.local_id(r.get("inFunction")), "substitute": self.local_id(r.get("substitute")),
+                "substituteLabel": r.get("substituteLabel"), "penalty": self.local_id(r.get("penalty")),
+                "maturity": self.local_id(r.get("maturity")), "reductionMin": r.get("reductionMin"),
+                "reductionMax": r.get("reductionMax"), "penaltyText": r.get("penaltyText"),
+                # GROUP_CONCAT's order is the engine's choice (SPARQL 1.1 §18.5.1.7): sorted, the same on every store
+                "tradeOffs": sorted(t for t in (r.get("tradeOffs") or "").split(" ; ") if t),
+                "stillUses": {symbol: v["inForce"] for symbol, v in verdicts.items()},
+                "stillUsesControls": verdicts,
+                "avoidsControls": _avoids(verdicts),
+                "sources": sorted(self.local_id(x) for x in (r.get("sources") or "").split()),
+                "confidence": self.local_id(r.get("confidence")),
+            }
+            if min_temperature is not None:
+                option["temperature"] = _temperature(temperatures.get(r["substitution"], []), min_temperature,
+                                                     self.local_id)
+                if option["temperature"]["holds"] == "no":
+                    excluded.append({**option, "reason": option["temperature"]["reason"]})
+                    continue
+            options.append(option)
+        if min_temperature is not None:  # stable: penalty and maturity order kept within each temperature class
+            options.sort(key=lambda o: _HOLDS_ORDER[o["temperature"]["holds"]])
         for rank, option in enumerate(options, start=1):
             option["rank"] = rank
-        return self._answer(options, [query], rows, element=self.local_id(params["element"]),
-                            function=function, on=params["on"])
+        extra: dict[str, Any] = {}
+        if min_temperature is not None:
+            extra = {"minTemperature": min_temperature, "excluded": excluded}
+        return self._answer(options, queries, cited, element=self.local_id(params["element"]),
+                            function=function, on=params["on"], **extra,
+                            assumptions={"on": params["on"], "controls": "three-valued, as of each statement's date",
+                                         "ranking": "penalty, then maturity" + (
+                                             "; options known to hold min_temperature first, then those whose "
+                                             "range straddles it, then those of unknown temperature"
+                                             if min_temperature is not None else "")})
 
     def search(self, q: str | None) -> dict[str, Any]:
         if q is None or not q.strip():
@@ -494,6 +822,10 @@ class Answers:
                 "labels": labels, "statements": out["out"], "incoming": out["in"]}
         queries = [query]
         cited = list(rows)
+        if kind == "function":
+            data["elements"], q_functions, used = self._function_elements(iri)
+            queries.append(q_functions)
+            cited += used
         if kind == "country":
             obs, q_obs = self.run("country-observations", country=iri)
             if obs is not None:
@@ -507,6 +839,21 @@ class Answers:
                 queries.append(q_obs)
                 cited += obs
         return self._answer(data, queries, cited, kind=kind, id=self.local_id(iri))
+
+    def _function_elements(self, function: str) -> tuple[list[Row], Query, list[Row]]:
+        """The elements that serve ``function``, with the materials and components through which they do;
+        an element found only through unverified evidence is listed with ``unverified: true`` (the answer's
+        consumers leave it out by default, as every other answer does)."""
+        verified, query = self.run("functions", function=function, unverified="false")
+        everything, _ = self.run("functions", function=function, unverified="true")
+        sure = {r["symbol"] for r in verified}
+        out = []
+        for r in everything:
+            out.append({"element": r["symbol"], "unverified": r["symbol"] not in sure,
+                        "foundVia": sorted((r.get("foundVia") or "").split()),
+                        "materials": [m for m in (r.get("materials") or "").split(" | ") if m],
+                        "components": [c for c in (r.get("components") or "").split(" | ") if c]})
+        return out, query, verified + everything
 
     def _short(self, iri: str) -> str:
         for prefix, base in sorted(self.ns.prefixes().items(), key=lambda kv: -len(kv[1])):
@@ -548,8 +895,9 @@ class Answers:
 
         summaries, q_shares, share_rows = self._share_summaries()
         deps, q_deps = self.run("dependencies", unverified="false")
-        site_rows, q_sites = self.run("element-sites", unverified="false")
-        queries = [q_shares, q_deps, q_sites]
+        site_rows, q_sites = self._element_sites(False)
+        q_status = self._site_statuses()[1]
+        queries = [q_shares, q_deps, q_sites, q_status]
         cited = share_rows + site_rows
         sites: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (element, stage) → sites
         for r in site_rows:
@@ -559,6 +907,13 @@ class Answers:
             uses[("subsystem", self.local_id(r["subsystem"]))].add(r["symbol"])
             if r.get("robot"):
                 uses[("robot", self.local_id(r["robot"]))].add(r["symbol"])
+        bases: list[Row] = []
+
+        def site_view(site: str) -> Row:
+            state = self.status_on(site, day)
+            return {"site": self.local_id(site), "status": state["status"], "asOf": state["asOf"],
+                    "expected": state["expected"], "sources": state["sources"],
+                    **({"statedAfterDay": True} if state.get("statedAfterDay") else {})}
 
         def impacts_of(symbols: set[str]) -> list[Row]:
             found = []
@@ -570,19 +925,43 @@ class Answers:
                         before = sites.get((symbol, stage), set())
                         if not any(code == rule["country"] for _, code in before):
                             continue
-                        after = {site for site in before if site[1] != rule["country"]}
-                        share = _share_of(summaries[stage], rule["country"])
+                        others = [site_view(site) for site, code in sorted(before) if code != rule["country"]]
+                        remaining = [o for o in others if o["status"] == "operating"]
+                        pipeline = [o for o in others if o["status"] not in ("operating", "unknown")]
+                        unknown = [o for o in others if o["status"] == "unknown"]
+                        share = self.element_share(symbol, stage, rule["country"])
+                        basis = {"element": symbol, "stage": stage, "country": rule["country"]}
+                        if share is not None:
+                            basis.update(share=share["share"], basis="element-specific",
+                                         observation=share["observation"], edition=share["edition"],
+                                         year=share["year"], confidence=share["confidence"], fellBackToProxy=False)
+                        else:
+                            proxy = _share_of(summaries[stage], rule["country"])
+                            basis.update(share=proxy, basis=None if proxy is None else "all-ree-proxy",
+                                         edition=(summaries[stage] or {}).get("edition"),
+                                         year=(summaries[stage] or {}).get("year"), fellBackToProxy=proxy is not None)
+                        bases.append(basis)
+                        left = None if basis["share"] is None else round(1 - basis["share"], 6)
+                        cut = not remaining
+                        essentially = (not cut and basis.get("basis") == "element-specific" and left is not None
+                                       and left <= ESSENTIALLY_CUT)
                         found.append({
                             "element": symbol, "stage": stage, "country": rule["country"],
-                            "sitesBefore": len(before), "sitesRemaining": len(after),
-                            "remainingSites": sorted(self.local_id(site) for site, _ in after),
-                            "cut": not after,
-                            "remainingShare": None if share is None else round(1 - share, 6),
+                            "sitesBefore": len(before), "sitesRemaining": len(remaining),
+                            "remainingSites": [o["site"] for o in remaining], "remaining": remaining,
+                            "pipeline": pipeline, "statusUnknown": unknown,
+                            "cut": cut, "essentiallyCut": essentially,
+                            "remainingShare": left, "shareBasis": basis.get("basis"),
+                            "fellBackToProxy": basis["fellBackToProxy"],
                         })
             return found
 
         def status_of(found: list[Row]) -> str:
-            return "cut" if any(i["cut"] for i in found) else "partial" if found else "unaffected"
+            if any(i["cut"] for i in found):
+                return "cut"
+            if any(i["essentiallyCut"] for i in found):
+                return "essentially-cut"
+            return "partial" if found else "unaffected"
 
         results, robot_results, affected_elements = [], [], set()
         for (kind, ident), symbols in sorted(uses.items()):
@@ -594,15 +973,95 @@ class Answers:
         restores = {}
         for symbol in sorted(affected_elements):
             answer = self.substitutes(symbol, on=day)
-            queries.append(self.queries["substitutes"])
+            queries += [self.queries["substitutes"], self.queries["in-force"]]
             options = [o for o in answer["data"] if not (_still_uses(o) & restricted)]
             restores[symbol] = [{"substitution": o["substitution"], "label": o["label"], "rank": o["rank"],
                                  "penalty": o["penalty"], "maturity": o["maturity"],
                                  "avoidsControls": o["avoidsControls"]} for o in options]
         data = {"subsystems": results, "robots": robot_results, "substitutes": restores}
         unique = list({q.name: q for q in queries}.values())
-        return self._answer(data, unique, cited, restrictions=rules, on=day, changesStoredGraph=False)
+        shares_used = list({(b["element"], b["stage"], b["country"]): b for b in bases}.values())
+        assumptions = {
+            "on": day, "shares": shares_used,
+            "remainingSupply": "only sites operating on the day count; others are listed as pipeline (with the "
+                               "status expected next and when) or as status unknown",
+            "essentiallyCut": f"operating sites remain but an element-specific share leaves at most "
+                              f"{ESSENTIALLY_CUT:.0%} of world supply",
+            "stageShares": self._share_assumptions(summaries),
+        }
+        return self._answer(data, unique, cited, restrictions=rules, on=day, changesStoredGraph=False,
+                            assumptions=assumptions,
+                            gaps=self._gaps({e for k, syms in uses.items() for e in syms
+                                             if e in affected_elements}, day))
 
+
+def _content_key(row: Row) -> str:
+    """An element-content fact's key: its element, or its combined elements joined by "+" ("Nd+Pr")."""
+    return "+".join(sorted((row.get("symbol") or "").split()))
+
+
+def _grade_range(key: str, grades: list[str], contents: dict[str, dict[str, Row]]
+                 ) -> tuple[float | None, float | None, str, list[Row]]:
+    """The range of ``key``'s mass fraction over ``grades``: the lowest low end and the highest high end,
+    each unknown (None) as soon as one grade gives no figure for it."""
+    facts = [contents.get(g, {}).get(key) for g in grades]
+    lows = [None if f is None else f.get("massFractionMin") for f in facts]
+    highs = [None if f is None else f.get("massFractionMax") for f in facts]
+    low = None if None in lows else min(lows)
+    high = None if None in highs else max(highs)
+    return low, high, "grades", [f for f in facts if f is not None]
+
+
+def _in_force_value(row: Row) -> str:
+    """yes / no / unknown of an in-force.rq row: no statement covering the day is unknown, never no."""
+    value = row.get("inForce")
+    return value.rsplit("/", 1)[-1] if isinstance(value, str) and value else "unknown"
+
+
+def _verdict(rows: list[Row]) -> Row:
+    """An element's control status from its measures' statements on a day: yes if one is in force, else
+    unknown if one is unknown, else no; with the as-of date and the sources of the statements that decide it."""
+    if not rows:
+        return {"inForce": "no", "asOf": None, "sources": [],
+                "basis": "no export control in the graph covers it"}
+    values = [_in_force_value(r) for r in rows]
+    verdict = "yes" if "yes" in values else "unknown" if "unknown" in values else "no"
+    deciding = [r for r, v in zip(rows, values, strict=True) if v == verdict]
+    dates = [str(r["asOfEnd"]) for r in deciding if r.get("asOfEnd")]
+    measures = sorted({r["measure"].rsplit("/", 1)[-1] for r in deciding if r.get("measure")})
+    return {"inForce": verdict, "asOf": max(dates) if dates else None,
+            "sources": sorted({s.rsplit("/", 1)[-1] for r in deciding for s in (r.get("sources") or "").split()}),
+            "basis": f"in-force statements of {', '.join(measures)}"
+            + ("" if all(r.get("statement") for r in deciding) else " (no statement covers the day)")}
+
+
+def _avoids(verdicts: dict[str, Row]) -> str:
+    """Whether an option avoids the controls: no if a still-used element is controlled, unknown if one's
+    status is unknown, yes otherwise."""
+    values = {v["inForce"] for v in verdicts.values()}
+    return "no" if "yes" in values else "unknown" if "unknown" in values else "yes"
+
+
+_HOLDS_ORDER = {"yes": 0, "straddles": 1, "unknown": 2, "no": 3}
+
+
+def _temperature(rows: list[Row], need: int, local: Callable[[Any], Any]) -> Row:
+    """Whether sourced maximum working temperatures hold ``need`` °C: yes (the whole range is at or above it),
+    no (the whole range is below it), straddles, or unknown (no sourced figure)."""
+    lows = [float(r["minC"]) for r in rows if r.get("minC") is not None]
+    highs = [float(r["maxC"]) for r in rows if r.get("maxC") is not None]
+    if not lows and not highs:
+        return {"holds": "unknown", "maxWorkingTemperatureC": None, "evidence": [],
+                "reason": "temperature unknown: no source gives this option's maximum working temperature"}
+    low, high = min(lows or highs), max(highs or lows)
+    holds = "yes" if low >= need else "no" if high < need else "straddles"
+    reason = {"yes": f"holds {need} °C ({low:g}–{high:g} °C sourced)",
+              "no": f"maximum working temperature {low:g}–{high:g} °C is below {need} °C",
+              "straddles": f"{low:g}–{high:g} °C sourced: holds {need} °C only at the top of its range"}[holds]
+    evidence = sorted({(local(r["evidence"]), r["kind"]) for r in rows})
+    return {"holds": holds, "maxWorkingTemperatureC": {"min": low, "max": high}, "reason": reason,
+            "evidence": [{"id": e, "kind": k} for e, k in evidence],
+            "sources": sorted({local(r["source"]) for r in rows if r.get("source")})}
 
 
 def _share_of(summary: dict[str, Any] | None, code: str) -> float | None:

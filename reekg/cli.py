@@ -323,6 +323,7 @@ def _emit(result: dict[str, Any], as_json: bool, columns: list[str], rows: list[
 
 _json_option = click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
 _unverified_option = click.option("--unverified", is_flag=True, help="Also follow facts marked unverified.")
+_status_on_option = click.option("--on", "on", help="Judge site statuses on this day (YYYY-MM-DD); today by default.")
 
 
 @main.command()
@@ -340,16 +341,20 @@ def dependents(ctx: click.Context, element: str, unverified: bool, as_json: bool
 @click.argument("subsystem")
 @click.option("--robot", help="Only as used by this robot model.")
 @click.option("--element", help="Only paths through this element.")
+@_status_on_option
 @_unverified_option
 @_json_option
 @click.pass_context
-def trace(ctx: click.Context, subsystem: str, robot: str | None, element: str | None, unverified: bool,
-          as_json: bool) -> None:
-    """Every path from SUBSYSTEM down to plants, mines and countries, each hop with its source."""
-    result = _ask(lambda: _answers(ctx).trace(subsystem, robot, element, unverified))
-    rows = [{**r, "source": r["hopSources"].get("site")} for r in result["data"]]
-    _emit(result, as_json, ["element", "component", "material", "hop", "site", "country", "source"], rows)
+def trace(ctx: click.Context, subsystem: str, robot: str | None, element: str | None, on: str | None,
+          unverified: bool, as_json: bool) -> None:
+    """Every path from SUBSYSTEM down to plants, mines and countries, each hop with its source, each site with
+    its dated status, and the gaps (elements and stages with no supplier in the graph)."""
+    result = _ask(lambda: _answers(ctx).trace(subsystem, robot, element, unverified, on))
+    rows = [{**r, "source": r["hopSources"].get("site"), "status": r["siteStatus"]["status"]}
+            for r in result["data"]]
+    _emit(result, as_json, ["element", "component", "material", "hop", "site", "status", "country", "source"], rows)
     if not as_json:
+        _gaps(result)
         for stage, summary in result["shares"].items():
             if summary:
                 top = summary["top"]
@@ -375,31 +380,47 @@ def exposure(ctx: click.Context, robot: str, units: int, on: str | None, unverif
              "kg for fleet": _range(m["fleetMassKg"]), "source": m["source"]} for m in result["data"]["magnet"]]
     _table(["estimate", "kg per unit", "kg for fleet", "source"], [list(r.values()) for r in rows])
     click.echo()
-    elements = [[e["symbol"], "yes" if e["controlledOn"] else "",
-                 ", ".join(f"{c['label'] or c['measure']}: {c['status']}" for c in e["controls"])]
+    elements = [[e["symbol"], _range(e["fleetTotalKg"]), e["controlledOn"], e["controlAsOf"] or "",
+                 ", ".join(f"{c['label'] or c['measure']}: {c['inForce']}" for c in e["controls"])]
                 for e in result["data"]["elements"]]
-    _table(["element", f"controlled on {result['on']}", "measures"], elements)
+    _table(["element", "kg for fleet", f"controlled on {result['on']}", "as of", "measures"], elements)
+    _gaps(result)
+
+
+def _gaps(result: dict[str, Any]) -> None:
+    for gap in result.get("gaps") or []:
+        click.echo(f"gap: {gap['message']}")
 
 
 def _range(pair: dict[str, Any]) -> str:
     low, high = pair.get("min"), pair.get("max")
-    return f"{low:g}" if low == high else f"{low:g}–{high:g}"
+    if low is None and high is None:
+        return "unknown"
+    shown = ["?" if x is None else f"{x:g}" for x in (low, high)]
+    return shown[0] if low == high else f"{shown[0]}–{shown[1]}"
 
 
 @main.command()
 @click.argument("element")
 @click.option("--function", help="Only substitutes in this function (e.g. magnet).")
 @click.option("--on", "on", help="Judge export controls on this day (YYYY-MM-DD); today by default.")
+@click.option("--min-temperature", type=click.IntRange(0, 10_000),
+              help="The operating temperature (°C) an option must hold.")
 @_unverified_option
 @_json_option
 @click.pass_context
-def substitutes(ctx: click.Context, element: str, function: str | None, on: str | None, unverified: bool,
-                as_json: bool) -> None:
-    """What can replace ELEMENT, ranked by penalty and maturity, and whether it avoids export controls."""
-    result = _ask(lambda: _answers(ctx).substitutes(element, function, on, unverified))
-    rows = [{**o, "avoidsControls": "yes" if o["avoidsControls"] else "no",
-             "stillUses": " ".join(f"{k}={v}" for k, v in o["stillUses"].items())} for o in result["data"]]
-    _emit(result, as_json, ["rank", "substitution", "penalty", "maturity", "avoidsControls", "stillUses"], rows)
+def substitutes(ctx: click.Context, element: str, function: str | None, on: str | None,
+                min_temperature: int | None, unverified: bool, as_json: bool) -> None:
+    """What can replace ELEMENT, ranked by penalty and maturity (and, with --min-temperature, by whether it
+    holds that temperature), and whether it avoids export controls (yes / no / unknown)."""
+    result = _ask(lambda: _answers(ctx).substitutes(element, function, on, unverified, min_temperature))
+    rows = [{**o, "stillUses": " ".join(f"{k}={v}" for k, v in o["stillUses"].items()),
+             "temperature": (o.get("temperature") or {}).get("holds", "")} for o in result["data"]]
+    columns = ["rank", "substitution", "penalty", "maturity", "avoidsControls", "stillUses"]
+    _emit(result, as_json, columns + (["temperature"] if min_temperature is not None else []), rows)
+    if not as_json:
+        for option in result.get("excluded") or []:
+            click.echo(f"excluded: {option['substitution']}: {option['reason']}")
 
 
 @main.command()
@@ -424,15 +445,59 @@ def scenario(ctx: click.Context, restrictions: tuple[str, ...], on: str | None, 
         rules.append(rule)
     result = _ask(lambda: _answers(ctx).scenario(rules, on))
     rows = [{"kind": "subsystem", "id": s["subsystem"], "status": s["status"],
-             "cut at": ", ".join(f"{i['element']}/{i['stage']}" for i in s["impacts"])}
+             "cut at": ", ".join(f"{i['element']}/{i['stage']}" for i in s["impacts"]),
+             "remaining": ", ".join(f"{i['element']}: {_share(i)} ({', '.join(i['remainingSites']) or 'no site'})"
+                                    for i in s["impacts"])}
             for s in result["data"]["subsystems"]]
     rows += [{"kind": "robot", "id": r["robot"], "status": r["status"],
               "cut at": ", ".join(sorted({f"{i['element']}/{i['stage']}" for i in r["impacts"]}))}
              for r in result["data"]["robots"]]
-    _emit(result, as_json, ["kind", "id", "status", "cut at"], rows)
+    _emit(result, as_json, ["kind", "id", "status", "cut at", "remaining"], rows)
     if not as_json:
+        for basis in result["assumptions"]["shares"]:
+            click.echo(f"share used: {basis['element']}/{basis['stage']} {basis['country']} {basis['share']} "
+                       f"({basis['basis']}{', fell back to the all-REE proxy' if basis['fellBackToProxy'] else ''})")
         for symbol, options in result["data"]["substitutes"].items():
             click.echo(f"substitutes for {symbol}: " + ", ".join(o["substitution"] for o in options[:6]))
+
+
+def _share(impact: dict[str, Any]) -> str:
+    share = impact.get("remainingShare")
+    return "share unknown" if share is None else f"{share:.1%} left ({impact['shareBasis']})"
+
+
+@main.command()
+@click.option("--element", help="Only sites handling this element.")
+@click.option("--stage", type=click.Choice(["mining", "separation", "magnet-making"]), help="Only sites at this stage.")
+@click.option("--outside", help="Leave out sites in this country (e.g. CN).")
+@click.option("--status", help="Only sites with this status on the day (operating, under-construction, …, unknown).")
+@_status_on_option
+@_unverified_option
+@_json_option
+@click.pass_context
+def sites(ctx: click.Context, element: str | None, stage: str | None, outside: str | None, status: str | None,
+          on: str | None, unverified: bool, as_json: bool) -> None:
+    """Mines and plants with their stages, country and dated status, e.g. heavy-RE separation outside China."""
+    result = _ask(lambda: _answers(ctx).sites(element, stage, outside, status, on, unverified))
+    rows = [{**s, "stages": " ".join(s["stages"]), "status": s["status"]["status"],
+             "as of": ((s["status"].get("asOf") or {}).get("text") or "")} for s in result["data"]]
+    _emit(result, as_json, ["site", "country", "stages", "status", "as of"], rows)
+    if not as_json:
+        _gaps(result)
+
+
+@main.command()
+@_status_on_option
+@_unverified_option
+@_json_option
+@click.pass_context
+def coverage(ctx: click.Context, on: str | None, unverified: bool, as_json: bool) -> None:
+    """Element × stage: how many sites the graph has, how many operate, the share it would use and its basis."""
+    result = _ask(lambda: _answers(ctx).coverage(on, unverified))
+    _emit(result, as_json, ["element", "stage", "sites", "operating", "share", "shareBasis", "newestYear"],
+          result["data"])
+    if not as_json:
+        _gaps(result)
 
 
 @main.command()

@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from reekg.answers import STAGES, AnswerError, Answers, BadParameter
+from reekg.answers import SITE_STATUSES, STAGES, AnswerError, Answers, BadParameter
 from reekg.queries import Query
 
 from . import conneg
@@ -59,6 +59,8 @@ class Route:
 _UNVERIFIED = Param("unverified", "boolean", help="also follow facts the curators marked unverified", example=False)
 _ON = Param("on", "date", help="the day to judge export controls on (YYYY-MM-DD); today when absent",
             example="2025-06-01")
+_STATUS_ON = Param("on", "date", help="the day to judge site statuses on (YYYY-MM-DD); today when absent",
+                   example="2025-06-01")
 _FORMAT = Param("format", "choice", help="csv for a table of the answer's list (as the .csv suffix does)",
                 choices=("json", "csv"))
 _MAX_RESTRICTIONS = 50
@@ -82,20 +84,37 @@ ROUTES: tuple[Route, ...] = (
     Route("/dependents", "dependents", "Subsystems and robot models that depend on an element, with each path",
           (Param("element", required=True, help="element symbol", example="Dy"), _UNVERIFIED),
           queries=("dependents",)),
-    Route("/trace", "trace", "Every path from a subsystem to mines, plants and countries, each hop with its source",
+    Route("/trace", "trace", "Every path from a subsystem to mines, plants and countries, each hop with its source, "
+          "each site with its dated status, and the gaps: elements and stages with no supplier in the graph",
           (Param("subsystem", required=True, help="subsystem id", example="joint-actuation"),
            Param("robot", help="robot id", example="tesla-optimus"), Param("element", help="element symbol"),
-           _UNVERIFIED), queries=("trace", "stage-shares")),
+           _UNVERIFIED, _STATUS_ON), queries=("trace", "stage-shares", "dependencies", "element-sites", "site-status")),
     Route("/exposure", "exposure", "A robot fleet's magnet and element masses, controls in force, concentration",
           (Param("robot", required=True, help="robot id", example="tesla-optimus"),
            Param("units", "integer", required=True, help="fleet size", example=5000), _ON, _UNVERIFIED),
-          queries=("fleet-magnet-mass", "controls", "stage-shares", "material-contents")),
-    Route("/substitutes", "substitutes", "Substitutes for an element, ranked, with trade-offs and control status",
+          queries=("fleet-magnet-mass", "in-force", "stage-shares", "robot-grades", "material-contents",
+                   "element-sites", "site-status")),
+    Route("/substitutes", "substitutes", "Substitutes for an element, ranked, with trade-offs and control status; "
+          "with min_temperature, options below it are excluded and options of unknown temperature flagged",
           (Param("element", required=True, help="element symbol", example="Dy"),
-           Param("function", help="function id", example="magnet"), _ON, _UNVERIFIED), queries=("substitutes",)),
+           Param("function", help="function id", example="magnet"), _ON, _UNVERIFIED,
+           Param("min_temperature", "integer", help="the operating temperature (°C) an option must hold",
+                 example=180, maximum=10_000)),
+          queries=("substitutes", "in-force", "substitute-temperatures")),
+    Route("/sites", "sites", "Mines and plants by element, stage and status, leaving a country out: each with its "
+          "stages, country and dated status (unknown where the graph has none)",
+          (Param("element", help="element symbol", example="Dy"),
+           Param("stage", "choice", help="a supply-chain stage", choices=STAGES, example="separation"),
+           Param("outside", help="leave out sites in this country (ISO 3166-1 alpha-2)", example="CN"),
+           Param("status", "choice", help="only sites with this status on the day", choices=SITE_STATUSES,
+                 example="operating"), _STATUS_ON, _UNVERIFIED),
+          queries=("element-sites", "site-status")),
+    Route("/coverage", "coverage", "Element × stage: sites in the graph, how many operate, the share used and its "
+          "basis, the newest year; and every gap", (_STATUS_ON, _UNVERIFIED),
+          queries=("element-sites", "dependencies", "stage-shares", "site-status")),
     Route("/scenario", "scenario", "What-if: restrict countries, elements and stages; see what is cut",
           (), method="POST", body=SCENARIO_BODY,
-          queries=("stage-shares", "dependencies", "element-sites", "substitutes")),
+          queries=("stage-shares", "dependencies", "element-sites", "site-status", "substitutes", "in-force")),
     Route("/search", "search", "Find any entity by label in en, zh-Hant or zh-Hans (ranked, fuzzy when no match)",
           (Param("q", "text", required=True, help="text to look for", example="釹"),), queries=("search",)),
     Route("/elements/<ident>", "element", "An element with its statements and links", lists=False,
@@ -214,9 +233,9 @@ def _table_of(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     """The list a CSV answer holds: the data itself, or the main list of an object answer."""
     data = result["data"]
     if name == "exposure":
-        return [{"symbol": e["symbol"], "controlledOn": e["controlledOn"],
-                 "massPerUnitKg": e["massPerUnitKg"], "fleetMassKg": e["fleetMassKg"],
-                 "controls": e["controls"]} for e in data["elements"]]
+        return [{"symbol": e["symbol"], "controlledOn": e["controlledOn"], "controlAsOf": e["controlAsOf"],
+                 "fleetTotalKg": e["fleetTotalKg"], "massPerUnitKg": e["massPerUnitKg"],
+                 "fleetMassKg": e["fleetMassKg"], "controls": e["controls"]} for e in data["elements"]]
     if name == "scenario":
         return [{"kind": "subsystem", "id": s["subsystem"], "status": s["status"], "impacts": s["impacts"]}
                 for s in data["subsystems"]] + [
@@ -252,6 +271,8 @@ def _handler(route: Route) -> Callable[..., Response]:
             "exposure": lambda: answers.exposure(**params),
             "substitutes": lambda: answers.substitutes(**params),
             "search": lambda: answers.search(**params),
+            "sites": lambda: answers.sites(**params),
+            "coverage": lambda: answers.coverage(**params),
         }.get(route.name) or (lambda: answers.entity(route.name, ident))
         return _respond(route, service.answer(key, compute), _wants_csv(route, suffix))
 

@@ -61,6 +61,8 @@ class Param:
     help: str = ""
     example: Any = None
     choices: tuple[str, ...] = ()  # the words of a choice
+    minimum: int = 0  # the bounds of an integer (ASCII digits: never negative)
+    maximum: int = MAX_UNITS
 
     def schema(self) -> dict[str, Any]:
         if self.kind == "id":
@@ -68,7 +70,7 @@ class Param:
         if self.kind == "text":  # at least one character that is not white space
             return {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": r"\S"}
         if self.kind == "integer":
-            return {"type": "integer", "minimum": 0, "maximum": MAX_UNITS}
+            return {"type": "integer", "minimum": self.minimum, "maximum": self.maximum}
         if self.kind == "date":
             return {"type": "string", "format": "date"}
         if self.kind == "boolean":
@@ -82,8 +84,10 @@ class Param:
         shown = repr(raw[:40]) + ("..." if len(raw) > 40 else "")
         if self.kind == "integer":
             # leading zeros are allowed (the schema's integer is a value); past 10 digits int() is not asked
-            if not _DIGITS.fullmatch(raw) or len(raw.lstrip("0")) > 10 or int(raw) > MAX_UNITS:
-                raise BadParameter(self.name, f"{shown} is not a whole number from 0 to {MAX_UNITS:,}")
+            if (not _DIGITS.fullmatch(raw) or len(raw.lstrip("0")) > 10
+                    or not self.minimum <= int(raw) <= self.maximum):
+                bounds = f"from {self.minimum:,} to {self.maximum:,}"
+                raise BadParameter(self.name, f"{shown} is not a whole number {bounds}")
             return int(raw)
         if self.kind == "boolean":
             if raw not in ("true", "false"):

@@ -394,6 +394,10 @@ ORDINARY = {
     "country-observations": {"country": iri("country", "CN")},
     "element-sites": {"element": iri("element", "Dy")},
     "dependencies": {},
+    "in-force": {"robot": iri("robot", "generic-humanoid"), "on": "2026-12-01"},
+    "site-status": {"site": iri("facility", "eneabba-refinery")},
+    "robot-grades": {"robot": iri("robot", "tesla-optimus")},
+    "substitute-temperatures": {"element": iri("element", "Dy")},
 }
 UNKNOWN = {"iri": "http://evil.example/", "string": "no-such-thing-zzz"}
 
