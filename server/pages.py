@@ -414,13 +414,24 @@ def exposure_chart(answer: dict[str, Any]) -> dict[str, Any]:
         for stage in STAGES:
             summary = stages.get(stage)
             categories.append(f"{element['symbol']} · {STAGE_LABELS[stage]}")
-            controlled.append(bool(element["controlledOn"]))
+            controlled.append(element["controlledOn"] == "yes")
             published = {s["country"]: s["share"] for s in (summary or {}).get("shares", [])}
             for country in countries:
                 series[country].append(round(published.get(country, 0.0), 6) if summary else None)
             series["rest"].append(round(max(0.0, 1 - sum(published.values())), 6) if summary else None)
     return {"categories": categories, "controlled": controlled,
             "series": [{"name": "not attributed" if c == "rest" else c, "data": v} for c, v in series.items()]}
+
+
+# --- coverage ----------------------------------------------------------------------------------------------
+
+@bp.get("/coverage")
+def coverage() -> Response:
+    given = _page_params("coverage", "on")
+    on = given.get("on")
+    params = {**({"on": on} if on else {})}
+    answer = _answer(("coverage", None, tuple(sorted(params.items()))), lambda a: a.coverage(on))
+    return _render("pages/coverage.html", title="Coverage", answer=answer)
 
 
 # --- scenario ----------------------------------------------------------------------------------------------

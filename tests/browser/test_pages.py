@@ -123,8 +123,8 @@ def test_scenario_cutting_chinese_dy_tb_separation_marks_joint_actuation(site, p
     page.wait_for_url("**/scenario?*country=CN*")
     row = page.locator('tr[data-subsystem="joint-actuation"]')
     status = row.locator(".status").inner_text()
-    assert status in ("cut", "partial")
-    assert "Dy at separation in CN" in row.inner_text()
+    assert status == "essentially-cut"  # China separates 99.9% of heavy rare earths (element-specific share)
+    assert "Dy at separation in CN" in row.inner_text() and "element-specific" in row.inner_text()
     assert page.locator('tr[data-subsystem="vision"] .status').inner_text() == "unaffected"
     assert page.locator("h4", has_text="Dy").count() == 1
     screenshot(page, "scenario")
