@@ -744,13 +744,13 @@ def _description() -> Response:
     release = current_release()
     graph = releases.describe(release.info, _ns(), locator=request.url_root,
                               sparql_endpoint=url_for("sparql.query", _external=True))
+    if choice.name == "html":
+        return _document(_description_html(graph, release.name), choice)
     formats = {"turtle": "turtle", "n-triples": "nt", "json-ld": "json-ld", "rdf-xml": "xml", "trig": "trig",
                "n-quads": "nquads"}
     response = Response(graph.serialize(format=formats[choice.name]), content_type=choice.content_type)
     response.vary.add("Accept")
     return response
-    if choice.name == "html":
-        return _document(_description_html(graph, release.name), choice)
 
 
 def _description_html(graph: Graph, release: str) -> str:
