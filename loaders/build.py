@@ -321,10 +321,14 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
     extra_rdf = [Path(p) for p in extra_rdf]
     kept: Iterable[Quad | ox.Quad] = ()
     remote = _remote(settings)
+    StoreHome(settings["home"]).check()
     if keep_partner_graphs:
         replaced = {str(ns.partner_graph(p.stem)) for p in extra_rdf}
         if remote is None:
             kept = partner_quads(StoreHome(settings["home"]), ns, replaced=replaced)
+            next_quad = next(kept, None)  # refuses now (before the tables are read) if no store can be read
+            if next_quad is not None:
+                kept = itertools.chain([next_quad], kept)
         else:
             kept = _remote_call(lambda: remote_partner_quads(remote, ns.base, str(ns.partner_graph("")),
                                                              replaced=replaced), "reading the partner graphs")
@@ -336,14 +340,10 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
         mark = time.perf_counter()
         report = _validate(assembled, validation, extra_rdf)
         timings["validate"] = time.perf_counter() - mark
-    StoreHome(settings["home"]).check()
         if not report.conforms:
             raise LoadError(report.violations, report.summary())
         mark = time.perf_counter()
         digest = content_hash(assembled.store)
-            next_quad = next(kept, None)  # refuses now (before the tables are read) if no store can be read
-            if next_quad is not None:
-                kept = itertools.chain([next_quad], kept)
         manifest = new_manifest(digest, ns, report, validation=validation, **statistics(assembled))
         timings["describe"] = time.perf_counter() - mark
         build_id = manifest["build_id"]
