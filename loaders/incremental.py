@@ -57,6 +57,8 @@ COVERED_SPARQL_SHAPES = frozenset({
     "OneGroupPerConvention", "RareEarthElementTyped", "RobotNdFeBEstimateHasMinimum",
     "ShareOfWorldSumConstraintComponent", "SubstitutionNamesFunctionAndMaturity", "SubsystemReachesElement",
     "SupplyLinkAssertsFeeds", "SupplySiteNoFeedLoop", "SuspendedMeasureHasSuspender", "SuspensionOverlaps",
+    # issue 11: ShareBasisElements and ExportControlHasInForceStatement read only the focus node's own triples
+    "ShareBasisElements", "ExportControlHasInForceStatement", "InForceStatementsDoNotOverlap", "NeededGradeIsAVariant",
 })
 
 
@@ -177,6 +179,10 @@ def reader_chains(ns: Namespaces) -> list[tuple[str, list[Step]]]:
         ("SupplyLinkAssertsFeeds", [Step(r("fromSite"), True)]),
         # SuspensionOverlaps: measure/suspends ?value and ?value's dates.
         ("SuspensionOverlaps", [Step(r("suspends"), True)]),
+        # InForceStatementsDoNotOverlap: statement/ofMeasure ?m . ?m hasInForceStatement ?other (its dates, value).
+        ("InForceStatementsDoNotOverlap", [Step(r("ofMeasure")), Step(r("hasInForceStatement"))]),
+        # NeededGradeIsAVariant: component/needsGrade ?grade . ?grade variantOf ?family.
+        ("NeededGradeIsAVariant", [Step(r("needsGrade"), True)]),
     ]
 
 
@@ -248,6 +254,7 @@ def forward_chains(ns: Namespaces) -> list[list[Step]]:
         [Step(r("feeds"), repeat=True)],
         [Step(r("variantOf"), repeat=True)],
         [Step(r("edition")), Step(r("edition"), True)],
+        [Step(r("ofMeasure")), Step(r("hasInForceStatement"))],
     ]
 
 

@@ -32,8 +32,13 @@ SCHEMES = {
     "convention": ("convention", "usgs china-2way china-3way"),
     "metric": ("metric", "max-energy-product max-working-temperature curie-temperature mass heavy-re-use "
                          "remanence range"),
-    "quantity": ("quantity", "mine-production reserves capacity-share"),
+    "quantity": ("quantity", "mine-production reserves capacity-share output-share"),
     "penalty": ("penalty", "none low moderate high prohibitive"),
+    # issue 11: dated site status, the three-valued in-force value and the basis of a share
+    "site-status": ("site-status", "operating commissioning under-construction care-and-maintenance permitting "
+                                   "development pilot blocked not-producing"),
+    "in-force": ("in-force", "yes no unknown"),
+    "share-basis": ("share-basis", "element-specific all-ree-proxy"),
 }
 
 # docs/model.md, "Object property axioms" and "Disjoint".
@@ -49,6 +54,7 @@ DISJOINT = {
     "ChemicalElement", "Material", "Component", "RobotSubsystem", "RobotModel", "GeographicArea", "Company",
     "SupplySite", "PolicyMeasure", "Source", "ElementGroupAssignment", "ElementContent", "MagnetMassEstimate",
     "SupplyLink", "StatisticalObservation", "ControlledItem", "Substitution", "TradeOff",
+    "SiteStatusObservation", "InForceStatement", "PriceObservation", "SiteCoordinates",
 }
 
 
@@ -180,7 +186,7 @@ def test_concept_schemes_hold_every_concept_of_the_model(ontology):
         expected = {ID[f"{iri_kind}/{cid}"] for cid in ids.split()}
         assert members == expected, scheme_kind
         concepts += len(expected)
-    assert concepts == len(set(ontology.subjects(RDF.type, SKOS.Concept))) == 55
+    assert concepts == len(set(ontology.subjects(RDF.type, SKOS.Concept))) == 70
     functions = set(ontology.subjects(RDF.type, REEKG.Function))
     assert functions == set(ontology.subjects(SKOS.inScheme, ID["scheme/function"]))
 
