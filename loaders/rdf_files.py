@@ -3,11 +3,16 @@
 pyoxigraph parses every format and says where a syntax error is (line and column), which rdflib's
 N-Triples and N-Quads parsers do not. A build streams a file into its store (:func:`stream_into`: memory
 stays flat however large the file); :func:`read_triples` hands the terms on as rdflib terms.
+
+RDF/XML with a document type declaration is refused before it is parsed (:func:`xml_dtd_line`): pyoxigraph's
+RDF/XML parser expands the internal entities a DTD declares (a 7-level "billion laughs" gave a 10^7-character
+literal from a 1 KB file; 10 levels would need 10 GB) and is the only XML parser the service uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -48,11 +53,47 @@ def from_oxigraph(term) -> Node:
     raise TypeError(f"unsupported term {term!r}")
 
 
+# Anywhere, in any case: oxrdfxml accepts `<!doctype` and a DOCTYPE inside the root element, and reads only
+# UTF-8, so a byte search cannot be fooled by another encoding.
+_DTD = re.compile(rb"<!\s{0,16}(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_OVERLAP = 32
+DTD_REFUSED = ("RDF/XML with a document type declaration (<!DOCTYPE> or <!ENTITY>) is refused: its entities can "
+               "expand without bound (billion laughs) or name local files (XXE); write IRIs out in full or use "
+               "XML namespaces")
+
+
+def xml_dtd_line(chunks: Iterable[bytes]) -> int | None:
+    """The line of the first document type or entity declaration in an XML document given in chunks, or None."""
+    carry, line = b"", 1
+    for chunk in chunks:
+        buffer = carry + chunk
+        found = _DTD.search(buffer)
+        if found:
+            return line + buffer.count(b"\n", 0, found.start())
+        cut = max(0, len(buffer) - _OVERLAP)
+        line += buffer.count(b"\n", 0, cut)
+        carry = buffer[cut:]
+    return None
+
+
+def _chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        while chunk := handle.read(size):
+            yield chunk
+
+
 def _format(path: Path, shown: str) -> ox.RdfFormat:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         known = ", ".join(sorted(FORMATS))
         raise LoadError([Problem(Place(shown), f"unknown RDF file type {path.suffix!r} (known: {known})")])
+    if fmt == ox.RdfFormat.RDF_XML:
+        try:
+            line = xml_dtd_line(_chunks(path))
+        except OSError as exc:
+            raise LoadError([Problem(Place(shown), f"cannot read: {exc.strerror or exc}")]) from None
+        if line is not None:
+            raise LoadError([Problem(Place(shown, line), DTD_REFUSED)], f"{shown} is refused")
     return fmt
 
 

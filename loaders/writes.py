@@ -167,6 +167,12 @@ def rdf_format(content_type: str | None) -> ox.RdfFormat:
 def parse_rdf(data: bytes, content_type: str | None, *, base_iri: str | None = None) -> list[ox.Quad]:
     """Every quad of an RDF body; blank nodes are renamed so that they never merge with stored ones."""
     fmt = rdf_format(content_type)
+    if fmt == ox.RdfFormat.RDF_XML:
+        from .rdf_files import DTD_REFUSED, xml_dtd_line
+
+        line = xml_dtd_line([data])
+        if line is not None:
+            raise WriteRefused(f"the RDF/XML body, line {line}: {DTD_REFUSED}")
     try:
         return list(ox.parse(data, format=fmt, base_iri=base_iri, rename_blank_nodes=True))
     except SyntaxError as exc:
