@@ -55,6 +55,20 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("max_request_bytes", int, 1_000_000, "Largest request body or query string accepted (413/414 past it)."),
     Setting("max_concurrent_queries", int, 4,
             "Queries one HTTP worker runs or queues at once; past it 503 with Retry-After."),
+    # Hostile and runaway queries (issue 10, item 4).
+    Setting("query_max_depth", int, 200,
+            "Deepest nesting of brackets and unary operators a query or update may have (400 past it): deeper "
+            "ones would exhaust the engine's stack."),
+    Setting("query_max_tokens", int, 10000,
+            "Most tokens a query or update may have outside VALUES and INSERT/DELETE DATA blocks (400 past it)."),
+    Setting("long_query_seconds", float, 0.5,
+            "A query running longer than this is long: it runs at a lower CPU priority, short queries get "
+            "extra workers while it runs, and past query_extra_workers the oldest long one is stopped (503)."),
+    Setting("query_extra_workers", int, 2,
+            "Query workers an HTTP worker may start beyond query_workers while long queries hold workers."),
+    Setting("query_fairness", bool, True,
+            "Keep short queries answered while long ones run (see long_query_seconds); off = first come, first "
+            "served on query_workers (the pool before issue 10, for benchmarks)."),
     Setting("cors_origins", str, "", "Space-separated origins allowed by CORS ('*' for any); empty = no CORS."),
     Setting("outbound_allow", str, "",
             "Space-separated IRIs or IRI prefixes that SERVICE and FROM may name; empty = no outbound access."),

@@ -54,7 +54,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
             backend = RemoteBackend.from_settings(settings)
         else:
             backend = ProcessPool(settings["home"], workers=settings["query_workers"],
-                                  max_concurrent=settings["max_concurrent_queries"])
+                                  max_concurrent=settings["max_concurrent_queries"],
+                                  long_after=settings["long_query_seconds"], extra=settings["query_extra_workers"],
+                                  fair=settings["query_fairness"])
     app.extensions["reekg.backend"] = backend
     app.extensions["reekg.namespaces"] = Namespaces(settings["base_iri"])
     metrics = Metrics()

@@ -18,11 +18,14 @@ How a truncated answer says so in its body, where the format allows it:
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -93,8 +96,49 @@ class Reply:
     build_id: str | None = None
 
 
+T = TypeVar("T")
+# pyoxigraph's parser and evaluator recurse once per nesting level and per link of a flat chain (about 2 KB of
+# stack a token at worst, measured); a query within the lexer's limits (10,000 tokens) needs ~20 MB, more than
+# a process's main thread (8 MiB) or an HTTP server thread (granian: 2 MiB) has. Engine calls with user SPARQL
+# run on threads of this size; only the pages a call touches are ever allocated.
+ENGINE_STACK_BYTES = 256 << 20
+_engine_lock = threading.Lock()
+_engine: ThreadPoolExecutor | None = None
+
+
+class _DeepStackThreads(ThreadPoolExecutor):
+    """A thread pool whose threads have :data:`ENGINE_STACK_BYTES` of stack (threads are reused: starting one
+    per call cost 0.2–0.8 ms, as much as a cheap query)."""
+
+    def _adjust_thread_count(self) -> None:  # where ThreadPoolExecutor starts its threads
+        with _engine_lock:
+            previous = threading.stack_size(ENGINE_STACK_BYTES)
+            try:
+                super()._adjust_thread_count()
+            finally:
+                threading.stack_size(previous)
+
+
+def on_engine_stack(call: Callable[[], T]) -> T:
+    """``call()`` on a thread with :data:`ENGINE_STACK_BYTES` of stack, in the caller's context variables (a
+    Flask request's among them); its result, or its exception raised here."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = _DeepStackThreads(max_workers=16, thread_name_prefix="reekg-engine")
+    return _engine.submit(contextvars.copy_context().run, call).result()
+
+
 def run(store: ox.Store, job: Job, build_id: str | None = None) -> Reply:
-    """Run ``job`` on ``store``; a SyntaxError or an evaluation error becomes a Reply, not an exception."""
+    """Run ``job`` on ``store``; a SyntaxError or an evaluation error becomes a Reply, not an exception.
+
+    The query is parsed, run and serialised on a thread with a deep stack (see :func:`on_engine_stack`):
+    pyoxigraph's iterators must be consumed on the thread that made them."""
+    return on_engine_stack(lambda: _run(store, job, build_id))
+
+
+def _run(store: ox.Store, job: Job, build_id: str | None) -> Reply:
     kwargs: dict[str, Any] = {"prefixes": job.prefixes or None, "base_iri": job.base_iri}
     if job.substitutions:
         kwargs["substitutions"] = {ox.Variable(name): decode_term(term) for name, term in job.substitutions}

@@ -48,6 +48,16 @@ _QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
+# Limits of the size gate (issue 10, item 4). pyoxigraph's parser and evaluator recurse: a query nested 5,000
+# groups deep overflowed a query worker's stack (and, on a 2 MiB HTTP thread, ~550 groups kill the server
+# process). Depth counts open ``{ ( [`` plus a run of unary ``! ^ - +`` (``!!!!true``); tokens count every
+# token outside ``VALUES`` and ``INSERT/DELETE DATA`` blocks, whose flat lists the engine reads without
+# recursing, because a long flat chain (300 triple patterns, 650 path steps) builds a tree as deep as it is long.
+DEFAULT_MAX_DEPTH = 200
+DEFAULT_MAX_TOKENS = 10_000
+_OPEN, _CLOSE, _UNARY = frozenset("{(["), frozenset("})]"), frozenset("!^-+")
+
+
 class RefusedQuery(ValueError):
     """A query that would reach outside the store, or is not a query at all; the message names the clause."""
 
@@ -64,6 +74,8 @@ class QueryShape:
     loads: list[str | None] = field(default_factory=list)  # LOAD targets (updates)
     withs: list[str | None] = field(default_factory=list)  # WITH graphs (updates)
     update_suspicious: list[str] = field(default_factory=list)  # words that hide LOAD or WITH
+    depth: int = 0  # deepest nesting of brackets and unary operators
+    tokens: int = 0  # tokens outside VALUES and DATA blocks
 
     @property
     def is_update(self) -> bool:
@@ -93,6 +105,7 @@ def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> Query
             tokens.append((kind, m.group(0), None, None))
 
     shape = QueryShape()
+    shape.depth, shape.tokens = _measure(tokens)
     prefixes = dict(default_prefixes or {})
     base: str | None = None
 
@@ -159,12 +172,54 @@ def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> Query
     return shape
 
 
+def _measure(tokens: list[tuple[str, str, str | None, str | None]]) -> tuple[int, int]:
+    """The deepest nesting and the number of tokens outside VALUES and DATA blocks (see DEFAULT_MAX_DEPTH)."""
+    depth = deepest = counted = run = 0
+    block_at: int | None = None  # the depth at which the open VALUES/DATA block started
+    pending = False  # VALUES or DATA seen, its block's `{` not yet
+    for kind, text, _prefix, _local in tokens:
+        if kind == "other" and text in _UNARY:
+            run += 1
+        else:
+            run = 0
+        if kind == "other" and text in _OPEN:
+            if pending and text == "{" and block_at is None:
+                block_at, pending = depth, False
+            depth += 1
+        elif kind == "other" and text in _CLOSE:
+            depth = max(0, depth - 1)
+            if block_at is not None and depth == block_at and text == "}":
+                block_at = None
+                continue  # the block's closing brace is the block's
+        elif kind == "word" and text.upper() in ("VALUES", "DATA") and block_at is None:
+            pending = True
+        deepest = max(deepest, depth + run)
+        if block_at is None:
+            counted += 1
+    return deepest, counted
+
+
+def check_size(shape: QueryShape, *, max_depth: int = DEFAULT_MAX_DEPTH, max_tokens: int = DEFAULT_MAX_TOKENS,
+               what: str = "query") -> None:
+    """Raise :class:`RefusedQuery` for a query the engine could not parse or run without exhausting its stack."""
+    if shape.depth > max_depth:
+        raise RefusedQuery(f"{what} nested {shape.depth} deep; the limit is {max_depth} (the query_max_depth "
+                           "setting)")
+    if shape.tokens > max_tokens:
+        raise RefusedQuery(f"{what} has {shape.tokens} tokens outside VALUES and DATA blocks; the limit is "
+                           f"{max_tokens} (the query_max_tokens setting): put long lists of values in a VALUES "
+                           "block")
+
+
 def _allowed(iri: str | None, allow: tuple[str, ...]) -> bool:
     return iri is not None and any(iri.startswith(prefix) for prefix in allow)
 
 
-def check(shape: QueryShape, *, store_graphs: frozenset[str], allow: tuple[str, ...]) -> None:
-    """Raise :class:`RefusedQuery` unless the query stays inside this store (or goes only where allowed)."""
+def check(shape: QueryShape, *, store_graphs: frozenset[str], allow: tuple[str, ...],
+          max_depth: int = DEFAULT_MAX_DEPTH, max_tokens: int = DEFAULT_MAX_TOKENS) -> None:
+    """Raise :class:`RefusedQuery` unless the query is within the size limits (:func:`check_size`) and stays
+    inside this store (or goes only where allowed)."""
+    check_size(shape, max_depth=max_depth, max_tokens=max_tokens)
     if shape.is_update:
         raise RefusedQuery(f"{shape.form} is an update: updates are not accepted by the query operation "
                            "(send them as `update=` to the update endpoint)")

@@ -10,10 +10,10 @@ Workers are started with the ``forkserver`` context: never ``fork`` from a threa
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
-import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -193,31 +193,72 @@ class _Worker:
         self.process.close()
 
 
-class ProcessPool:
-    """A fixed number of query worker processes; a query past its limit kills its worker.
+@dataclass
+class _Running:
+    """A query on a worker: when it started, whether it has run long, whether the pool stopped it."""
 
-    ``max_concurrent`` caps the queries this pool accepts at once (admitted ones wait for a free worker
-    within their own time limit); past it :class:`Busy` is raised at once, which the app answers with 503
-    and ``Retry-After``.
+    started: float
+    long: bool = False
+    stopped: bool = False
+
+
+def _lower_priority(pid: int, niceness: int = 10) -> None:
+    """Renice every thread of a worker (Linux niceness is per thread; the query runs on one the worker made)."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        tids = [pid]
+    for tid in tids:
+        with contextlib.suppress(OSError):  # the thread ended, or renicing is not allowed: the lanes still hold
+            os.setpriority(os.PRIO_PROCESS, tid, niceness)
+
+
+class ProcessPool:
+    """Query worker processes; a query past its time limit kills its worker, and a fresh one starts.
+
+    Fairness (issue 10, item 4), unless ``fair`` is off. A query that has run longer than ``long_after`` seconds
+    is *long*; short queries must keep being answered while long ones run, as in any multi-user service:
+
+    * a long query's worker is reniced (nice 10), so short queries win the CPU, and it is retired when the
+      query ends (a process may not lower its niceness again);
+    * while long queries hold workers the pool starts up to ``extra`` workers beyond ``workers``, one per long
+      query, so that short queries keep their lanes; the extra ones are retired as the long queries end;
+    * when a query is waiting, every worker is busy with a long query and no further worker may start, the
+      oldest long query is stopped: it answers 503 saying so and how long it had run.
+
+    ``max_concurrent`` caps the short queries (waiting or running) this pool accepts at once; a query stops
+    counting once it runs long. Past the cap :class:`Busy` is raised at once (503 with ``Retry-After``).
+    With ``fair`` off every query counts and none is ever long: the first-come pool of before (benchmarks).
     """
 
     def __init__(self, home: str | Path, *, workers: int = 2, max_concurrent: int = 4,
-                 start_timeout: float = 120.0, on_timeout: Any = None):
+                 start_timeout: float = 120.0, on_timeout: Any = None, long_after: float = 0.5,
+                 extra: int = 2, fair: bool = True):
         self.home = StoreHome(home)
         self.catalog = Catalog(self.home)
         self.size = max(1, workers)
         self.start_timeout = start_timeout
+        self.fair = fair
+        self.long_after = long_after if fair else float("inf")
+        self.extra = max(0, extra) if fair else 0
+        self.max_concurrent = max(1, max_concurrent)
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(["reekg.server.pool"])  # respawns after a kill are then quick
-        self._idle: queue.Queue[_Worker] = queue.Queue()
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
-        self._closed = False
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)  # a worker became idle, started or went
+        self._idle: list[_Worker] = []
+        self._busy: dict[_Worker, _Running] = {}
+        self._admitted = 0  # short queries waiting or running
+        self._waiting = 0
+        self._closed = False
         self._all: set[_Worker] = set()
         self._starting = 0
         self.restarts = 0
+        self.stopped = 0  # long queries stopped to keep short ones answered
         for _ in range(self.size):
             self._spawn_async()
+        if fair:
+            threading.Thread(target=self._watch, name="reekg-pool-watch", daemon=True).start()
 
     # workers -------------------------------------------------------------------------------------
     def _spawn_async(self) -> None:
@@ -236,56 +277,142 @@ class ProcessPool:
             self._starting -= 1
             if worker is not None and ready and not self._closed:
                 self._all.add(worker)
-                self._idle.put(worker)
+                self._idle.append(worker)
+                self._changed.notify_all()
                 return
         if worker is not None:
             worker.kill()
 
-    def _discard(self, worker: _Worker) -> None:
+    def _wanted_locked(self) -> int:
+        """How many workers there should be: ``size``, plus one per long query up to ``extra``."""
+        long_queries = sum(1 for running in self._busy.values() if running.long)
+        return self.size + min(self.extra, long_queries)
+
+    def _top_up_locked(self) -> int:
+        """How many workers to start now (the caller starts them after releasing the lock)."""
+        if self._closed:
+            return 0
+        return max(0, self._wanted_locked() - len(self._all) - self._starting)
+
+    def _start(self, count: int) -> None:
+        for _ in range(count):
+            self._spawn_async()
+
+    def _discard(self, worker: _Worker, *, restart: bool = True) -> None:
+        """Kill a worker (past its limit, dead, stopped or retired) and start what the pool now lacks."""
         with self._lock:
             self._all.discard(worker)
+            self._changed.notify_all()
         worker.kill()
-        if not self._closed:
+        if restart and not self._closed:
             self.restarts += 1
-            self._spawn_async()
+        with self._lock:
+            missing = self._top_up_locked()
+        self._start(missing)
+
+    def _release(self, worker: _Worker, running: _Running) -> None:
+        """Give a worker back after a query, or retire it (it ran long, or it is an extra no longer wanted)."""
+        with self._lock:
+            surplus = len(self._all) + self._starting > self._wanted_locked() and not self._waiting
+            if not running.long and not surplus and not self._closed:
+                self._idle.append(worker)
+                self._changed.notify_all()
+                return
+        self._discard(worker, restart=False)
+
+    # fairness ------------------------------------------------------------------------------------
+    def _watch(self) -> None:
+        """Mark queries long as they pass ``long_after``, start extra workers, stop the oldest long query when
+        a query waits and no worker can be had otherwise."""
+        while True:
+            with self._lock:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                for worker, running in self._busy.items():
+                    if not running.long and now - running.started >= self.long_after:
+                        running.long = True
+                        self._admitted -= 1  # it no longer holds a short query's place
+                        _lower_priority(worker.process.pid)
+                self._stop_oldest_locked(now)
+                missing = self._top_up_locked()
+            self._start(missing)
+            with self._lock:
+                self._changed.wait(0.05)
+
+    def _stop_oldest_locked(self, now: float) -> None:
+        if not self._waiting or self._idle or self._starting or len(self._all) < self.size + self.extra:
+            return
+        running = [(r.started, id(w), w, r) for w, r in self._busy.items() if not r.stopped]
+        if not running or not all(r.long for *_, r in running):
+            return  # a short query will be done soon: the waiting one gets its worker
+        started, _, worker, victim = min(running)
+        victim.stopped = True
+        self.stopped += 1
+        log.warning("stopped a query that had run %.1f s: every query worker was busy with a long query and "
+                    "%d more waited", now - started, self._waiting)
+        worker.process.kill()  # its execute() sees the pipe close and answers 503
 
     # the Backend protocol ------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         return self.catalog.snapshot()
 
+    def _acquire(self, timeout: float, deadline: float) -> tuple[_Worker, _Running]:
+        with self._lock:
+            if self._admitted >= self.max_concurrent:
+                raise Busy("too many queries are running; try again shortly")
+            self._admitted += 1
+            self._waiting += 1
+            try:
+                while not self._idle:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._closed:
+                        self._admitted -= 1
+                        raise Busy(f"no query worker became free within the {timeout:g} s limit")
+                    self._changed.wait(remaining)
+            finally:
+                self._waiting -= 1
+            worker = self._idle.pop()
+            running = _Running(time.monotonic())
+            self._busy[worker] = running
+            return worker, running
+
     def execute(self, job: Job, timeout: float) -> Reply:
         self.catalog.snapshot()  # NotReady (503, naming the cause) when no store can be served: never an empty one
-        if not self._slots.acquire(blocking=False):
-            raise Busy("too many queries are running; try again shortly")
+        deadline = time.monotonic() + timeout
+        worker, running = self._acquire(timeout, deadline)
+        reply: Reply | None = None
+        failure: BaseException | None = None
         try:
-            deadline = time.monotonic() + timeout
-            try:
-                worker = self._idle.get(timeout=timeout)
-            except queue.Empty:
-                raise Busy(f"no query worker became free within the {timeout:g} s limit") from None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self._idle.put(worker)
-                raise Busy(f"no query worker became free within the {timeout:g} s limit")
-            try:
-                worker.conn.send(job)
-                if not worker.conn.poll(remaining):
-                    self._discard(worker)
-                    raise QueryTimeout(timeout)
+            worker.conn.send(job)
+            if worker.conn.poll(max(0.0, deadline - time.monotonic())):
                 reply = worker.conn.recv()
-            except (EOFError, OSError, BrokenPipeError) as exc:
-                self._discard(worker)
-                raise ServiceFailure(f"query worker died: {exc}") from exc
-            self._idle.put(worker)
+        except (EOFError, OSError) as exc:
+            failure = exc
+        with self._lock:
+            del self._busy[worker]
+            if not running.long:
+                self._admitted -= 1
+        if reply is not None and not running.stopped:
+            self._release(worker, running)
             return reply
-        finally:
-            self._slots.release()
+        self._discard(worker, restart=not running.stopped)
+        if reply is not None:
+            return reply  # it finished as it was being stopped
+        if running.stopped:
+            ran = time.monotonic() - running.started
+            raise Busy(f"query stopped to keep the service responsive for other clients; it had run {ran:.1f} s "
+                       "(every query worker was busy with a long query); try again later or make it cheaper")
+        if failure is not None:
+            raise ServiceFailure(f"query worker died: {failure}") from failure
+        raise QueryTimeout(timeout)
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            return {"kind": "processes", "workers": self.size, "workers_ready": self._idle.qsize(),
+            return {"kind": "processes", "workers": self.size, "workers_ready": len(self._idle),
                     "workers_alive": len(self._all), "workers_starting": self._starting,
-                    "restarts": self.restarts}
+                    "queries_long": sum(1 for r in self._busy.values() if r.long),
+                    "restarts": self.restarts, "stopped_long_queries": self.stopped, "fair": self.fair}
 
     def wait_ready(self, timeout: float) -> bool:
         """True once at least one worker is ready (used at start-up and by /readyz)."""
@@ -302,5 +429,6 @@ class ProcessPool:
             self._closed = True
             workers = list(self._all)
             self._all.clear()
+            self._changed.notify_all()
         for worker in workers:
             worker.kill()

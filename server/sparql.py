@@ -146,7 +146,8 @@ def _query() -> Response:
     prefixes = ns.prefixes()
     shape = lexer.analyse(text, prefixes)
     try:
-        lexer.check(shape, store_graphs=_inside(shape, snapshot.graphs, ns.base), allow=allow)
+        lexer.check(shape, store_graphs=_inside(shape, snapshot.graphs, ns.base), allow=allow,
+                    max_depth=settings["query_max_depth"], max_tokens=settings["query_max_tokens"])
     except lexer.RefusedQuery as exc:
         raise Refused(str(exc)) from None
     default_graphs = _graphs(params, "default-graph-uri", snapshot.graphs, (*allow, ns.base))

@@ -53,7 +53,7 @@ from .errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from .execution import Job
+from .execution import Job, on_engine_stack
 from .remote import RemoteUnavailable
 
 bp = Blueprint("writes", __name__)
@@ -148,9 +148,15 @@ def _body_size_check() -> None:
 # --- the outbound gate ----------------------------------------------------------------------------
 
 def gate_update(text: str, *, prefixes: dict[str, str], store_graphs: frozenset[str], graph_prefix: str,
-                allow: tuple[str, ...]) -> None:
-    """Refuse an update that would reach outside the store (raises Refused, naming the clause)."""
+                allow: tuple[str, ...], max_depth: int = lexer.DEFAULT_MAX_DEPTH,
+                max_tokens: int = lexer.DEFAULT_MAX_TOKENS) -> None:
+    """Refuse an update too deep or long for the engine (:func:`lexer.check_size`) or that would reach outside
+    the store (raises Refused, naming the limit or the clause)."""
     shape = lexer.analyse(text, prefixes)
+    try:
+        lexer.check_size(shape, max_depth=max_depth, max_tokens=max_tokens, what="update")
+    except lexer.RefusedQuery as exc:
+        raise Refused(str(exc)) from None
     loads, withs, hidden = shape.loads, shape.withs, shape.update_suspicious
 
     def allowed(iri: str | None) -> bool:
@@ -192,7 +198,7 @@ class WriteConflict(ServiceError):
 def _run(operation: Callable[[], Any]) -> Any:
     """Run a loaders write (or a read of the served graphs) and map its errors to the service's."""
     try:
-        result = operation()
+        result = on_engine_stack(operation)  # an update runs in this process: the engine needs a deep stack
     except writes.WriteConflict as exc:
         raise WriteConflict(str(exc)) from None
     except writes.StoreUnavailable as exc:
@@ -244,7 +250,8 @@ def _checked_update() -> str:
     ns = _ns()
     store_graphs = _run(lambda: writes.served_graphs(settings))
     gate_update(text, prefixes=ns.prefixes(), store_graphs=store_graphs,
-                graph_prefix=ns.base + "graph/", allow=tuple(settings["outbound_allow"].split()))
+                graph_prefix=ns.base + "graph/", allow=tuple(settings["outbound_allow"].split()),
+                max_depth=settings["query_max_depth"], max_tokens=settings["query_max_tokens"])
     return text
 
 
