@@ -59,6 +59,8 @@ COVERED_SPARQL_SHAPES = frozenset({
     "SupplyLinkAssertsFeeds", "SupplySiteNoFeedLoop", "SuspendedMeasureHasSuspender", "SuspensionOverlaps",
     # issue 11: ShareBasisElements and ExportControlHasInForceStatement read only the focus node's own triples
     "ShareBasisElements", "ExportControlHasInForceStatement", "InForceStatementsDoNotOverlap", "NeededGradeIsAVariant",
+    # UnverifiedStageIsClaimed reads only the facility's own unverifiedStage and atStage
+    "UnverifiedStageIsClaimed",
 })
 
 

@@ -339,10 +339,16 @@ class Answers:
             catalog.memo[key] = self.run("element-sites", unverified=_flag(unverified))
         return catalog.memo[key]
 
+    @staticmethod
+    def _counted(rows: list[Row], unverified: bool) -> list[Row]:
+        """The element-sites rows that count as supply: a stage the sources only believe (reekg:unverifiedStage)
+        counts only when unverified claims are asked for."""
+        return rows if unverified else [r for r in rows if not r.get("stageUnverified")]
+
     def _gaps(self, symbols: Iterable[str], day: str, unverified: bool = False) -> list[Row]:
         """Where the graph has no supplier: per element, each stage with no site, or with no site that is
-        operating on ``day`` (coverage is stated, never left silent)."""
-        rows, _ = self._element_sites(unverified)
+        operating on ``day`` (coverage is stated, never left silent). An unverified stage is no supplier."""
+        rows = self._counted(self._element_sites(unverified)[0], unverified)
         by_cell: dict[tuple[str, str], set[str]] = defaultdict(set)
         for r in rows:
             by_cell[(r["symbol"], self.local_id(r["stage"]))].add(r["site"])
@@ -397,7 +403,8 @@ class Answers:
               status: str | None = None, on: str | None = None, unverified: bool = False) -> dict[str, Any]:
         """Mines and plants, each with its stage(s), country, the elements it handles and its status on ``on``
         (as of when and by which source; unknown where the graph has none), filtered by element, stage,
-        country left out and status."""
+        country left out and status. A stage the sources only believe (Shin-Etsu's separation) is listed under
+        ``unverifiedStages`` and counts only with ``unverified``; a site left out for that is in ``excluded``."""
         day = _date(on, self.today())
         symbol = self.local_id(self.resolve("element", element)) if element else None
         excluded = self.local_id(self.resolve("country", outside, "outside")) if outside else None
@@ -410,30 +417,41 @@ class Answers:
             site = by_site.setdefault(r["site"], {
                 "site": self.local_id(r["site"]), "label": r.get("siteLabel"), "kind": r.get("siteKind"),
                 "country": r.get("countryCode"), "stages": set(), "elements": set(), "byStage": defaultdict(set),
-                "evidence": set()})
+                "evidence": set(), "unverifiedStages": set(), "unverifiedByStage": defaultdict(set)})
             stage_id = self.local_id(r["stage"])
+            if r.get("stageUnverified"):
+                site["unverifiedStages"].add(stage_id)
+                site["unverifiedByStage"][stage_id].add(r["symbol"])
+                if not unverified:
+                    continue
             site["stages"].add(stage_id)
             site["elements"].add(r["symbol"])
             site["byStage"][stage_id].add(r["symbol"])
             site["evidence"] |= set((r.get("sources") or "").split())
-        out = []
+        out, left_out = [], []
         for iri, site in sorted(by_site.items(), key=lambda kv: (kv[1]["country"] or "", kv[1]["site"])):
             if excluded and site["country"] == excluded:
                 continue
-            if stage and stage not in site["stages"]:
-                continue
-            if symbol and symbol not in (site["byStage"].get(stage, set()) if stage else site["elements"]):
+            found = site["byStage"].get(stage, set()) if stage else site["elements"]
+            if (stage and stage not in site["stages"]) or (symbol and symbol not in found):
+                doubtful = ([stage] if stage else sorted(site["unverifiedStages"]))
+                doubtful = [s for s in doubtful if s in site["unverifiedStages"]
+                            and (not symbol or symbol in site["unverifiedByStage"][s])]
+                if doubtful and not unverified:
+                    left_out += [{"site": site["site"], "stage": s, "reason": _unverified_reason(s)} for s in doubtful]
                 continue
             state = self.status_on(iri, day)
             if status and state["status"] != status:
                 continue
-            out.append({**{k: v for k, v in site.items() if k not in ("byStage", "evidence")},
+            out.append({**{k: v for k, v in site.items() if k not in ("byStage", "evidence", "unverifiedByStage")},
                         "stages": sorted(site["stages"]), "elements": sorted(site["elements"]),
+                        "unverifiedStages": sorted(site["unverifiedStages"]),
                         "elementsByStage": {k: sorted(v) for k, v in sorted(site["byStage"].items())},
                         "status": state, "sources": sorted(self.local_id(x) for x in site["evidence"])})
         return self._answer(out, [query, q_status], [r for r in rows if r["site"] in
                                                       {str(self.ns.entity(s["kind"], s["site"])) for s in out}],
                             element=symbol, stage=stage, outside=excluded, status=status, on=day,
+                            unverified=unverified, excluded=left_out,
                             gaps=self._gaps([symbol], day, unverified) if symbol else [])
 
     def coverage(self, on: str | None = None, unverified: bool = False) -> dict[str, Any]:
@@ -445,8 +463,12 @@ class Answers:
         summaries, q_shares, share_rows = self._share_summaries()
         used = {r["symbol"] for r in deps}
         cells: dict[tuple[str, str], set[str]] = defaultdict(set)
+        doubtful: dict[tuple[str, str], set[str]] = defaultdict(set)  # sites whose stage is only believed
         for r in rows:
-            cells[(r["symbol"], self.local_id(r["stage"]))].add(r["site"])
+            if r.get("stageUnverified"):
+                doubtful[(r["symbol"], self.local_id(r["stage"]))].add(r["site"])
+            if unverified or not r.get("stageUnverified"):
+                cells[(r["symbol"], self.local_id(r["stage"]))].add(r["site"])
         symbols = sorted((used | {s for s, _ in cells}) & set(RARE_EARTHS), key=RARE_EARTHS.index)
         table = []
         for symbol in symbols:
@@ -462,6 +484,8 @@ class Answers:
                               "sites": len(found), "operating": statuses.count("operating"),
                               "statusUnknown": statuses.count("unknown"),
                               "siteIds": [self.local_id(x) for x in found],
+                              "unverifiedStageSites": [self.local_id(x)
+                                                       for x in sorted(doubtful.get((symbol, stage), ()))],
                               "topCountry": top.get("country"), "share": None if share is None else share["share"],
                               "shareBasis": None if share is None else share["basis"],
                               "newestYear": None if share is None else share.get("year"),
@@ -491,7 +515,8 @@ class Answers:
               unverified: bool = False, on: str | None = None) -> dict[str, Any]:
         """Every path from a subsystem to its sites and countries, each hop cited, each site with its status on
         ``on`` (a blocked or not-producing site is listed with that status, never as a plain supplier), and the
-        ``gaps``: the subsystem's elements and stages with no supplier (or none operating) in the graph."""
+        ``gaps``: the subsystem's elements and stages with no supplier (or none operating) in the graph. A site's
+        stage that the sources only believe is in ``unverifiedStages``, and in ``stages`` only with ``unverified``."""
         params: dict[str, Any] = {"subsystem": self.resolve("subsystem", subsystem), "unverified": _flag(unverified)}
         day = _date(on, self.today())
         if robot:
@@ -502,11 +527,14 @@ class Answers:
         paths = []
         for r in rows:
             state = self.status_on(r["site"], day) if r.get("site") else {"status": "unknown"}
+            doubtful = sorted((r.get("unverifiedStages") or "").split())
+            stages = sorted(s for s in (r.get("stages") or "").split() if unverified or s not in doubtful)
             paths.append({
                 "element": r.get("symbol"), "component": self.local_id(r.get("component")),
                 "material": self.local_id(r.get("material")), "hop": r.get("hop"),
                 "site": self.local_id(r.get("site")), "siteLabel": r.get("siteLabel"),
-                "siteKind": self.local_id(r.get("siteKind")), "stages": sorted((r.get("stages") or "").split()),
+                "siteKind": self.local_id(r.get("siteKind")), "stages": stages,
+                "unverifiedStages": doubtful,
                 "fedSite": self.local_id(r.get("fedSite")), "country": r.get("countryCode"),
                 "siteStatus": state, "supplying": state["status"] == "operating",
                 "hopSources": {k[1:].lower(): self._graph_source(r.get(k)) for k in
@@ -900,8 +928,10 @@ class Answers:
         queries = [q_shares, q_deps, q_sites, q_status]
         cited = share_rows + site_rows
         sites: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (element, stage) → sites
+        doubtful: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # … whose stage is only believed
         for r in site_rows:
-            sites[(r["symbol"], self.local_id(r["stage"]))].add((r["site"], r.get("countryCode") or ""))
+            (doubtful if r.get("stageUnverified") else sites)[(r["symbol"], self.local_id(r["stage"]))].add(
+                (r["site"], r.get("countryCode") or ""))
         uses: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, id) → element symbols
         for r in deps:
             uses[("subsystem", self.local_id(r["subsystem"]))].add(r["symbol"])
@@ -929,6 +959,9 @@ class Answers:
                         remaining = [o for o in others if o["status"] == "operating"]
                         pipeline = [o for o in others if o["status"] not in ("operating", "unknown")]
                         unknown = [o for o in others if o["status"] == "unknown"]
+                        believed = [{**site_view(site), "reason": _unverified_reason(stage)}
+                                    for site, code in sorted(doubtful.get((symbol, stage), set()))
+                                    if code != rule["country"]]
                         share = self.element_share(symbol, stage, rule["country"])
                         basis = {"element": symbol, "stage": stage, "country": rule["country"]}
                         if share is not None:
@@ -949,7 +982,7 @@ class Answers:
                             "element": symbol, "stage": stage, "country": rule["country"],
                             "sitesBefore": len(before), "sitesRemaining": len(remaining),
                             "remainingSites": [o["site"] for o in remaining], "remaining": remaining,
-                            "pipeline": pipeline, "statusUnknown": unknown,
+                            "pipeline": pipeline, "statusUnknown": unknown, "unverifiedStage": believed,
                             "cut": cut, "essentiallyCut": essentially,
                             "remainingShare": left, "shareBasis": basis.get("basis"),
                             "fellBackToProxy": basis["fellBackToProxy"],
@@ -984,7 +1017,8 @@ class Answers:
         assumptions = {
             "on": day, "shares": shares_used,
             "remainingSupply": "only sites operating on the day count; others are listed as pipeline (with the "
-                               "status expected next and when) or as status unknown",
+                               "status expected next and when) or as status unknown, and a site whose stage the "
+                               "sources only believe (reekg:unverifiedStage) under unverifiedStage",
             "essentiallyCut": f"operating sites remain but an element-specific share leaves at most "
                               f"{ESSENTIALLY_CUT:.0%} of world supply",
             "stageShares": self._share_assumptions(summaries),
@@ -993,6 +1027,11 @@ class Answers:
                             assumptions=assumptions,
                             gaps=self._gaps({e for k, syms in uses.items() for e in syms
                                              if e in affected_elements}, day))
+
+
+def _unverified_reason(stage: str) -> str:
+    return (f"its {stage} stage is unverified: the sources only believe it (reekg:unverifiedStage), so it is not "
+            f"counted as {stage} supply unless unverified claims are asked for")
 
 
 def _content_key(row: Row) -> str:

@@ -282,3 +282,53 @@ def test_exposure_and_scenario_state_their_assumptions(answers):
     scenario = answers.scenario(DY_TB_SEPARATION, on="2025-06-01")
     assert scenario["assumptions"]["on"] == "2025-06-01" and scenario["assumptions"]["shares"]
     assert "gaps" in scenario and "gaps" in exposure
+
+
+# --- follow-up: a stage the sources only believe is not supply; White Mesa separates NdPr, not Dy/Tb ----------------
+
+def test_an_unverified_stage_is_not_remaining_supply_in_the_dy_tb_scenario(answers):
+    # Shin-Etsu's separation is "separation (Japan; believed)" in the sources; White Mesa's Dy/Tb are Phase 2/3
+    # targets with no date (before: both counted in remainingSites beside Lynas Malaysia)
+    entry = joint_actuation(answers.scenario(DY_TB_SEPARATION, on="2025-06-01"))
+    for impact in entry["impacts"]:
+        assert impact["remainingSites"] == ["lynas-malaysia"], impact["element"]
+        (shin_etsu,) = impact["unverifiedStage"]
+        assert shin_etsu["site"] == "shin-etsu-magnet-plants" and "unverified" in shin_etsu["reason"]
+        phases = next(p for p in impact["pipeline"] if p["site"] == "white-mesa-mill-heavy-re-phases")
+        assert phases["status"] == "pilot" and phases["expected"]["status"] == "operating"
+        assert phases["expected"]["start"] is None and phases["expected"]["end"] is None  # no date in the sources
+        assert "white-mesa-mill" not in {p["site"] for p in impact["pipeline"] + impact["statusUnknown"]}
+
+
+def test_sites_leave_out_an_unverified_stage_unless_asked(answers):
+    answer = answers.sites(element="Dy", stage="separation", outside="CN", on="2026-12-01")
+    listed = {s["site"] for s in answer["data"]}
+    assert "shin-etsu-magnet-plants" not in listed and "white-mesa-mill" not in listed
+    (excluded,) = [e for e in answer["excluded"] if e["site"] == "shin-etsu-magnet-plants"]
+    assert excluded["stage"] == "separation" and "unverified" in excluded["reason"]
+    asked = answers.sites(element="Dy", stage="separation", outside="CN", on="2026-12-01", unverified=True)
+    shin_etsu = next(s for s in asked["data"] if s["site"] == "shin-etsu-magnet-plants")
+    assert shin_etsu["unverifiedStages"] == ["separation"] and "separation" in shin_etsu["stages"]
+    # its magnet making is not in doubt
+    magnets = answers.sites(stage="magnet-making", outside="CN", on="2026-12-01")
+    shin_etsu = next(s for s in magnets["data"] if s["site"] == "shin-etsu-magnet-plants")
+    assert shin_etsu["stages"] == ["magnet-making"] and shin_etsu["unverifiedStages"] == ["separation"]
+    # White Mesa separates NdPr, and is an operating Nd separation site
+    nd = {s["site"]: s for s in answers.sites(element="Nd", stage="separation", outside="CN", on="2026-12-01")["data"]}
+    assert nd["white-mesa-mill"]["status"]["status"] == "operating"
+    assert nd["white-mesa-mill"]["elementsByStage"]["separation"] == ["Nd", "Pr"]
+
+
+def test_coverage_and_trace_name_the_unverified_stage(answers):
+    cells = {(c["element"], c["stage"]): c for c in answers.coverage(on="2026-12-01")["data"]}
+    dy = cells[("Dy", "separation")]
+    assert "shin-etsu-magnet-plants" not in dy["siteIds"] and "white-mesa-mill" not in dy["siteIds"]
+    assert dy["unverifiedStageSites"] == ["shin-etsu-magnet-plants"]
+    asked = {(c["element"], c["stage"]): c for c in answers.coverage(on="2026-12-01", unverified=True)["data"]}
+    assert "shin-etsu-magnet-plants" in asked[("Dy", "separation")]["siteIds"]
+    paths = [p for p in answers.trace("joint-actuation", on="2026-12-01")["data"]
+             if p["site"] == "shin-etsu-magnet-plants"]
+    assert paths and all(p["stages"] == ["magnet-making"] and p["unverifiedStages"] == ["separation"] for p in paths)
+    asked = [p for p in answers.trace("joint-actuation", on="2026-12-01", unverified=True)["data"]
+             if p["site"] == "shin-etsu-magnet-plants"]
+    assert all(p["stages"] == ["magnet-making", "separation"] for p in asked)
