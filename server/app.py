@@ -64,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     metrics.gauges["reekg_query_workers_ready"] = lambda: float(backend.status().get("workers_ready", 0))
 
     from .api import bp as api_bp
+    from .browse import bp as browse_bp
     from .ld import bp as ld_bp
     from .ops import bp as ops_bp
     from .pages import bp as pages_bp
@@ -78,6 +79,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.register_blueprint(writes_bp)
     app.register_blueprint(ld_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(browse_bp)
     errors.register(app)
     _observe(app, metrics)
     if settings["answer_cache_mb"] > 0:

@@ -2,7 +2,8 @@
 
 SPARQL protocol routes answer errors as ``text/plain`` (the parser's message and position for a syntax
 error); every other route answers the project's JSON error shape ``{"ok": false, "status", "error",
-"errors"}``. A 500 never shows a stack trace: it is logged with the request id, which the response repeats.
+"errors"}``, or a small HTML page to a browser that prefers text/html (:mod:`reekg.server.error_pages`).
+A 500 never shows a stack trace: it is logged with the request id, which the response repeats.
 """
 
 from __future__ import annotations
@@ -172,8 +173,13 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
         response = Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain")
         response.vary.add("Accept")
     else:
+        from .error_pages import html_error, wants_html
+
+        page = html_error(status, message) if wants_html() else None  # a browser gets a page (issue 14)
         body = {"ok": False, "status": status, "error": message, "errors": [message]}
-        response = Response(json.dumps(body), status=status, mimetype="application/json")
+        response = page if page is not None else Response(json.dumps(body), status=status,
+                                                          mimetype="application/json")
+        response.vary.add("Accept")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

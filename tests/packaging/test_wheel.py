@@ -41,8 +41,11 @@ def test_the_installed_package_imports_every_subpackage_from_site_packages(insta
             "from reekg.queries import library;"
             "web = files('reekg.server');"
             "assert all((web / f).is_file() for f in ('templates/pages/base.html', 'templates/ld/entity.html',"
-            " 'templates/ui/query.html', 'static/vendor/echarts/VERSION', 'static/vendor/yasgui/LICENSE'));"
+            " 'templates/ui/query.html', 'static/vendor/echarts/VERSION', 'static/vendor/yasgui/LICENSE',"
+            " 'templates/browse/index.html', 'static/browse/favicon.svg', 'static/browse/suggest.js',"
+            " 'static/vendor/world_atlas/countries-110m.geo.json', 'static/vendor/world_atlas/LICENSE'));"
             "assert len(library()) >= 10;"
+            "from reekg.server.browse import queries; assert {'entities', 'suggest', 'sites'} <= set(queries());"
             "print(reekg.loaders.build.default_data_dir())")
     result = subprocess.run([str(installed / "bin" / "python"), "-c", code], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
