@@ -14,6 +14,8 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Literal, URIRef
 
+from reekg import settings as settings_registry
+from reekg.loaders.build import build
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import StoreHome
 from reekg.queries import QueryParameterError, library
@@ -171,33 +173,61 @@ def test_trace_filters_by_robot_and_element(store):
 # --- 4. controls ----------------------------------------------------------------------------------------------
 
 def statuses(rows) -> dict[str, set[str]]:
+    """yes / no / unknown → the symbols with that answer."""
     found = defaultdict(set)
     for row in rows:
-        found[text(row["status"])].add(text(row["symbol"]))
+        found[text(row["inForce"])].add(text(row["symbol"]))
+    return found
+
+
+def details(rows) -> dict[str | None, set[str]]:
+    """The statement's reason (announced, in-force, suspended, …) → the symbols."""
+    found = defaultdict(set)
+    for row in rows:
+        found[None if row["statusDetail"] is None else text(row["statusDetail"]).rsplit("/", 1)[1]].add(
+            text(row["symbol"]))
     return found
 
 
 def test_controls_on_optimus_2025_06_01(store):
     rows = run(store, "controls", robot=iri("robot", "tesla-optimus"), on="2025-06-01")
-    assert statuses(rows) == {"in-force": {"Dy", "Tb"}}
-    assert {text(r["measure"]) for r in rows} == {iri("measure", "mofcom-2025-18")}
+    assert statuses(rows)["yes"] == {"Dy", "Tb"}
+    assert {text(r["measure"]) for r in rows if text(r["inForce"]) == "yes"} == {iri("measure", "mofcom-2025-18")}
+    for row in rows:  # every answer says as of when and by which source
+        assert row["asOfStart"] is not None and text(row["sources"]).startswith(NS.base + "id/source/"), row
 
 
 def test_controls_no57_suspended_then_unknown(store):
-    december = statuses(run(store, "controls", on="2025-12-01"))
-    assert {"Ho", "Er", "Tm", "Eu", "Yb"} == december["suspended"]
-    assert not {"Ho", "Er", "Tm", "Eu", "Yb"} & december["in-force"]
-    assert {"Sm", "Gd", "Tb", "Dy", "Lu", "Sc", "Y"} == december["in-force"]  # No. 18 stays
+    no57 = {"Ho", "Er", "Tm", "Eu", "Yb"}
+    december = run(store, "controls", on="2025-12-01")
+    assert details(december)["suspended"] >= no57
+    assert not no57 & statuses(december)["yes"] and no57 <= statuses(december)["no"]
+    assert {"Sm", "Gd", "Tb", "Dy", "Lu", "Sc", "Y"} <= statuses(december)["yes"]  # No. 18 stays
     # a robot that uses No. 57 elements (display phosphors, FOG fibre)
-    humanoid = statuses(run(store, "controls", robot=iri("robot", "generic-humanoid"), on="2025-12-01"))
-    assert {"Eu", "Er"} <= humanoid["suspended"] and {"Dy", "Tb"} <= humanoid["in-force"]
-    for day in ("2026-11-11", "2027-03-01"):
-        later = statuses(run(store, "controls", on=day))
-        assert later["unknown"] == {"Ho", "Er", "Tm", "Eu", "Yb"}, day
-        assert "suspended" not in later
-    before = statuses(run(store, "controls", on="2025-11-01"))  # announced 2025-10-09, effective 2025-11-08
-    assert before["announced"] == {"Ho", "Er", "Tm", "Eu", "Yb"}
-    assert statuses(run(store, "controls", on="2025-03-01")) == {}
+    humanoid = run(store, "controls", robot=iri("robot", "generic-humanoid"), on="2025-12-01")
+    assert {"Eu", "Er"} <= details(humanoid)["suspended"] and {"Dy", "Tb"} <= statuses(humanoid)["yes"]
+    for day in ("2026-11-11", "2027-03-01"):  # the sources do not say what followed No. 70: unknown, never no
+        later = run(store, "controls", on=day)
+        no57_rows = [r for r in later if text(r["measure"]) == iri("measure", "mofcom-2025-57")]
+        assert no57_rows and {text(r["inForce"]) for r in no57_rows} == {"unknown"}, day
+        assert "suspended" not in details(later)
+    before = run(store, "controls", on="2025-11-01")  # announced 2025-10-09, effective 2025-11-08
+    assert details(before)["announced"] >= no57 and not no57 & statuses(before)["yes"]
+    early = run(store, "controls", on="2025-03-01")  # before No. 18: every measure's statement says no
+    assert statuses(early)["yes"] == set() and "unknown" not in statuses(early)
+
+
+def test_controls_never_answer_no_where_no_statement_covers_the_day(tables, tmp_path):
+    # drop No. 57's "unknown" statement: from 2026-11-11 nothing covers the day, which is unknown, never no
+    path = tables / "in_force_statements.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(line for line in lines if not line.startswith("mofcom-2025-57-unknown,")),
+                    encoding="utf-8")
+    build(settings_registry.load({"home": str(tmp_path), "data_dir": str(tables)}, environ={}))
+    rows = run(StoreHome(tmp_path).open(), "controls", on="2026-12-01")
+    no57 = [r for r in rows if text(r["measure"]) == iri("measure", "mofcom-2025-57")]
+    assert {text(r["symbol"]) for r in no57} == {"Ho", "Er", "Tm", "Eu", "Yb"}
+    assert all(text(r["inForce"]) == "unknown" and r["statement"] is None for r in no57)
 
 
 # --- 5. production share --------------------------------------------------------------------------------------
@@ -289,12 +319,13 @@ def test_substitutes_for_dysprosium_in_magnets(store):
     assert order.index("gbd-dy-tb") < order.index("smco-for-ndfeb") < order.index("ferrite-for-ndfeb")
 
     def avoids(ident):
-        return text(by_id[ident]["avoidsControls"]) == "true"
+        return text(by_id[ident]["avoidsControls"])
 
-    assert not avoids("gbd-dy-tb") and "Dy=in-force" in text(by_id["gbd-dy-tb"]["stillUses"])
-    assert not avoids("smco-for-ndfeb") and text(by_id["smco-for-ndfeb"]["stillUses"]) == "Sm=in-force"
-    assert avoids("ferrite-for-ndfeb") and avoids("fe16n2-for-ndfeb") and avoids("hre-free-hot-deformed")
-    assert avoids("ho-modified-ndfeb") and "Ho=not-controlled" in text(by_id["ho-modified-ndfeb"]["stillUses"])
+    assert avoids("gbd-dy-tb") == "no" and "Dy=yes" in text(by_id["gbd-dy-tb"]["stillUses"])
+    assert avoids("smco-for-ndfeb") == "no" and text(by_id["smco-for-ndfeb"]["stillUses"]) == "Sm=yes"
+    assert {avoids(s) for s in ("ferrite-for-ndfeb", "fe16n2-for-ndfeb", "hre-free-hot-deformed")} == {"yes"}
+    # No. 57 (Ho) was announced only on 2025-10-09: its in-force statement says "no" on 2025-06-01
+    assert avoids("ho-modified-ndfeb") == "yes" and "Ho=no" in text(by_id["ho-modified-ndfeb"]["stillUses"])
     # trade-off figures, source and confidence travel with each option
     assert "max-energy-product: 1.3–5 vs 33–55" in text(by_id["ferrite-for-ndfeb"]["tradeOffs"])
     assert iri("source", "vectormagnets-magnet-comparison") in text(by_id["ferrite-for-ndfeb"]["sources"]).split()
@@ -312,8 +343,9 @@ def test_substitutes_follow_the_control_calendar(store):
                    if text(r["substitution"]).endswith("/ho-modified-ndfeb"))
         return text(row["stillUses"]), text(row["avoidsControls"])
 
-    assert "Ho=suspended" in ho("2025-12-01")[0] and ho("2025-12-01")[1] == "true"
-    assert "Ho=unknown" in ho("2026-12-01")[0] and ho("2026-12-01")[1] == "false"
+    assert "Ho=no" in ho("2025-12-01")[0] and ho("2025-12-01")[1] == "yes"  # suspended by No. 70
+    # after 2026-11-10 the sources do not say: unknown, never "no" and never "avoids controls"
+    assert "Ho=unknown" in ho("2026-12-01")[0] and ho("2026-12-01")[1] == "unknown"
 
 
 # --- 8. heavy sources -----------------------------------------------------------------------------------------
@@ -328,6 +360,21 @@ def test_heavy_sources_outside_china(store):
     assert text(kachin["countryCode"]) == "MM" and set(text(kachin["heavyElements"]).split()) == {"Dy", "Tb"}
     outside_au = {text(r["site"]) for r in run(store, "heavy-sources", outside=iri("country", "AU"))}
     assert iri("mine", "southern-china-iac") in outside_au and iri("mine", "browns-range") not in outside_au
+
+
+def test_heavy_sources_carry_a_dated_status_and_unknown_is_never_operating(store):
+    by_site = {text(r["site"]).rsplit("/", 1)[1]: r for r in run(store, "heavy-sources")}
+    status = {site: text(r["status"]) for site, r in by_site.items()}
+    # before: only the curators' free text (or nothing), so a blocked mine read like a supplier
+    assert status["kvanefjeld"] == "blocked" and status["steenkampskraal"] == "not-producing"
+    assert status["eneabba-refinery"] == "under-construction" and status["lynas-malaysia"] == "operating"
+    lynas = by_site["lynas-malaysia"]  # the newer of its two observations: the Dec-2025 quarter
+    assert (text(lynas["statusAsOfStart"]), text(lynas["statusAsOfEnd"])) == ("2025-10-01", "2025-12-31")
+    assert iri("source", "lynas-reex-q2fy26") in text(lynas["statusSources"]).split()
+    assert text(by_site["eneabba-stockpile"]["status"]) == "unknown"  # no observation: unknown
+    assert by_site["eneabba-stockpile"]["statusAsOfEnd"] is None
+    # White Mesa's Dy/Tb are undated Phase 2/3 targets: pilot, not an operating heavy-RE separator
+    assert "white-mesa-mill" not in by_site and status["white-mesa-mill-heavy-re-phases"] == "pilot"
 
 
 # --- 9. magnet temperature ------------------------------------------------------------------------------------
@@ -521,18 +568,19 @@ def test_every_in_force_statement_has_an_as_of_date_and_a_source(store):
     assert text(row["asOf"]) == "2026-02-06"
 
 
-@pytest.mark.parametrize("day, status", [("2026-11-09", "suspended"), ("2026-11-10", "suspended"),
-                                         ("2026-11-11", "unknown")])
-def test_controls_query_reads_until_as_inclusive(store, day, status):
-    found = statuses(run(store, "controls", on=day))
-    assert found[status] >= {"Ho", "Er", "Tm", "Eu", "Yb"}, found
+@pytest.mark.parametrize("day, answer, detail", [("2026-11-09", "no", "suspended"), ("2026-11-10", "no", "suspended"),
+                                                 ("2026-11-11", "unknown", None)])
+def test_controls_query_reads_until_as_inclusive(store, day, answer, detail):
+    rows = [r for r in run(store, "controls", on=day) if text(r["measure"]) == iri("measure", "mofcom-2025-57")]
+    assert statuses(rows) == {answer: {"Ho", "Er", "Tm", "Eu", "Yb"}}
+    assert set(details(rows)) == {detail}
 
 
 def test_substitutes_see_the_suspension_on_its_last_day(store):
     params = {"element": iri("element", "Dy"), "function": iri("function", "magnet")}
     row = next(r for r in run(store, "substitutes", on="2026-11-10", **params)
                if text(r["substitution"]).endswith("/ho-modified-ndfeb"))
-    assert "Ho=suspended" in text(row["stillUses"]) and text(row["avoidsControls"]) == "true"
+    assert "Ho=no" in text(row["stillUses"]) and text(row["avoidsControls"]) == "yes"
 
 
 def site_status(store, site_kind: str, site: str) -> list[tuple]:
@@ -596,8 +644,13 @@ def test_misattached_observations_are_fixed(store):
     # "Malaysia 5% → 12%" gives no year for the 5%: none is stored
     assert sparql(store, f"""SELECT ?y WHERE {{
         <{iri('observation', 'iea-gcmo-2024-my-refining-share')}> reekg:refYear ?y }}""") == []
-    assert sparql(store, f"""SELECT ?p WHERE {{
-        <{iri('observation', 'iea-gcmo-2024-my-2023-refining-share')}> ?p ?o }}""") == []
+    # the old IRI held a year the source does not give: it is deprecated and replaced, and says nothing else
+    old = sparql(store, f"""SELECT ?p ?o WHERE {{
+        <{iri('observation', 'iea-gcmo-2024-my-2023-refining-share')}> ?p ?o }}""")
+    assert {(text(r["p"]), text(r["o"])) for r in old if not text(r["p"]).startswith("http://www.w3.org/ns/prov#")
+            and not text(r["p"]).endswith(("#confidence", "#comment"))} == {
+        ("http://purl.org/dc/terms/isReplacedBy", iri("observation", "iea-gcmo-2024-my-refining-share")),
+        ("http://www.w3.org/2002/07/owl#deprecated", "true")}
 
 
 def test_ndpr_is_one_combined_figure_never_split(store):
