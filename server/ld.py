@@ -398,6 +398,46 @@ def serialise(quads: list[ox.Quad], choice: conneg.Choice) -> bytes:
 
 # --- routes: entities --------------------------------------------------------------------------------------
 
+# A renamed id (data/replaced_ids.csv): the old IRI is owl:deprecated and dcterms:isReplacedBy the new one, and
+# answers 301 to it on /id/, /doc/ and /data/ (a published IRI changes only with a redirect). One query for /id/:
+# a row when the IRI is known at all, with ?replacement when it was renamed (the OPTIONAL joins every row alike,
+# so the first row says it).
+ENTITY_QUERY = """SELECT ?replacement WHERE {
+  VALUES ?this { %THIS% }
+  { GRAPH ?g { ?this ?p ?o } } UNION { GRAPH ?g { ?s ?p ?this } }
+  OPTIONAL { GRAPH ?r { ?this <http://www.w3.org/2002/07/owl#deprecated> true ;
+                              <http://purl.org/dc/terms/isReplacedBy> ?replacement } }
+}
+LIMIT 1"""
+_DEPRECATED = ox.NamedNode("http://www.w3.org/2002/07/owl#deprecated")
+_REPLACED_BY = ox.NamedNode("http://purl.org/dc/terms/isReplacedBy")
+
+
+def _moved(replacement: str | None, endpoint: str, suffix: str = "") -> Response | None:
+    """301 to ``endpoint`` for the replacement IRI (ours, a valid /id/ path), keeping the query string."""
+    prefix = _ns().base + "id/"
+    if not replacement or not replacement.startswith(prefix):
+        return None
+    kind, _, ident = replacement[len(prefix):].partition("/")
+    if not (_SEGMENT.fullmatch(kind) and _SEGMENT.fullmatch(ident)):
+        return None
+    names = {"name": ident + suffix} if endpoint == "ld.data" else {"ident": ident}
+    location = url_for(endpoint, kind=kind, **names)
+    if request.query_string:
+        location += "?" + request.query_string.decode("latin-1")
+    return redirect(location, code=301)
+
+
+def _replacement_in(description: Description) -> str | None:
+    """The IRI a deprecated entity is replaced by, read from its own description."""
+    outgoing = [s for s in description.statements if s.direction == "out"]
+    deprecated = any(s.property == _DEPRECATED and isinstance(s.value, ox.Literal) and s.value.value == "true"
+                     for s in outgoing)
+    replacements = sorted(s.value.value for s in outgoing if s.property == _REPLACED_BY
+                          and isinstance(s.value, ox.NamedNode))
+    return replacements[0] if deprecated and replacements else None
+
+
 def _checked(kind: str, ident: str) -> ox.NamedNode:
     if not (_SEGMENT.fullmatch(kind) and _SEGMENT.fullmatch(ident)):
         raise NotFound(f"no such entity: /id/{kind}/{ident}")
@@ -409,8 +449,13 @@ def entity(kind: str, ident: str) -> Response:
     """The entity's IRI: 303 to the document in the negotiated format."""
     iri = _checked(kind, ident)
     choice = _negotiated()
-    if not _exists(iri):
+    answer, _, _ = _run(_job(_with_terms(ENTITY_QUERY, "%THIS%", [iri])))
+    rows = answer["results"]["bindings"]
+    if not rows:
         raise NotFound(f"nothing is known about <{iri.value}>")
+    moved = _moved(rows[0].get("replacement", {}).get("value"), "ld.entity")
+    if moved is not None:
+        return moved
     if choice.name == "html":
         return _see_other(url_for("ld.doc", kind=kind, ident=ident))
     suffix = next(s for s, name in conneg.SUFFIXES.items() if name == choice.name)
@@ -421,6 +466,9 @@ def entity(kind: str, ident: str) -> Response:
 def doc(kind: str, ident: str) -> Response:
     iri = _checked(kind, ident)
     description = describe(iri)
+    moved = _moved(_replacement_in(description), "ld.doc")
+    if moved is not None:
+        return moved
     html = entity_page(description, kind, ident)
     return _document(html, conneg.HTML, truncated=description.truncated, build_id=description.build_id)
 
@@ -433,6 +481,9 @@ def data(kind: str, name: str) -> Response:
         raise NotFound(f"no such document: use /data/{kind}/{{id}}.{{{','.join(DATA_SUFFIXES)}}}")
     iri = _checked(kind, ident)
     description = describe(iri)
+    moved = _moved(_replacement_in(description), "ld.data", f".{suffix}")
+    if moved is not None:
+        return moved
     return _document(serialise(description.quads(), choice), choice, truncated=description.truncated,
                      build_id=description.build_id)
 

@@ -129,3 +129,34 @@ def test_the_context_is_published(ld_server):
     assert answer.status == 200 and answer.header("content-type").startswith("application/ld+json")
     context = json.loads(answer.body)["@context"]
     assert context["reekg"] == BASE + "ontology#" and context["element"] == BASE + "id/element/"
+
+
+# A renamed id (data/replaced_ids.csv): the old IRI held a year its source does not give (issue 11)
+OLD_OBSERVATION = "iea-gcmo-2024-my-2023-refining-share"
+NEW_OBSERVATION = "iea-gcmo-2024-my-refining-share"
+
+
+@pytest.mark.parametrize(("path", "accept", "location"), [
+    (f"/id/observation/{OLD_OBSERVATION}", "text/html", f"/id/observation/{NEW_OBSERVATION}"),
+    (f"/id/observation/{OLD_OBSERVATION}", "text/turtle", f"/id/observation/{NEW_OBSERVATION}"),
+    (f"/id/observation/{OLD_OBSERVATION}?format=jsonld", None, f"/id/observation/{NEW_OBSERVATION}?format=jsonld"),
+    (f"/doc/observation/{OLD_OBSERVATION}", "text/html", f"/doc/observation/{NEW_OBSERVATION}"),
+    (f"/data/observation/{OLD_OBSERVATION}.ttl", None, f"/data/observation/{NEW_OBSERVATION}.ttl"),
+    (f"/data/observation/{OLD_OBSERVATION}.nq", None, f"/data/observation/{NEW_OBSERVATION}.nq"),
+])
+def test_a_replaced_iri_moves_permanently_to_its_replacement(ld_server, path, accept, location):
+    reply = fetch(ld_server, path, accept)
+    assert reply.status == 301 and reply.header("location") == location
+    assert fetch(ld_server, location.split("?")[0], accept).status in (200, 303)
+
+
+def test_the_replaced_iri_is_deprecated_in_the_data(ld_server):
+    old = URIRef(BASE + f"id/observation/{OLD_OBSERVATION}")
+    graph = Graph().parse(data=fetch(ld_server, "/sparql?query=" + (
+        f"CONSTRUCT%20%7B%3C{old}%3E%20%3Fp%20%3Fo%7D%20WHERE%20%7B%3C{old}%3E%20%3Fp%20%3Fo%7D"),
+        "text/turtle").body, format="turtle")
+    assert (old, OWL.deprecated, None) in graph
+    assert graph.value(old, URIRef("http://purl.org/dc/terms/isReplacedBy")) == URIRef(
+        BASE + f"id/observation/{NEW_OBSERVATION}")
+    # an id that was never renamed still answers as before
+    assert fetch(ld_server, f"/doc/observation/{NEW_OBSERVATION}", "text/html").status == 200
