@@ -51,6 +51,10 @@ answers alike on the embedded store):
   and an explicit ``^^xsd:string`` do not help: the first is the same string, the second no longer equals
   the data's plain literals.
 * An xsd:decimal quotient keeps 15 digits (Oxigraph 18) → rounded in the query (production-share).
+* ``IF(…)`` over aggregates does not compile ("SQ156 Bad dfe in sqlo_place_exp") → a string function over one
+  aggregate: ``SUBSTR(MAX(?rank), 2)`` of ranked strings such as "2no" > "1unknown" > "0yes" (substitutes).
+* A sub-select joined inside the same GROUP BY as OPTIONALs splits a group, one part with the sub-select's
+  variables unbound → group first, then join the sub-select to the groups (heavy-sources' site status).
 """
 
 from __future__ import annotations
@@ -255,6 +259,20 @@ OTHER_CALLS = {
     "search-traditional-chinese": ("search", {"q": "釹"}),
     "search-simplified-chinese": ("search", {"q": "钕"}),
     "search-upper-case-umlaut": ("search", {"q": "Ä"}),
+    # issue 11: the three-valued and dated answers, on the days and flags where their branches differ
+    "in-force-no-robot-last-suspended-day": ("in-force", {"on": "2026-11-10"}),
+    "in-force-no-robot-unknown": ("in-force", {"on": "2026-11-11"}),
+    "controls-unknown": ("controls", {"on": "2026-12-01"}),
+    "controls-before-no18": ("controls", {"robot": iri("robot", "tesla-optimus"), "on": "2025-03-01"}),
+    "substitutes-unknown": ("substitutes", {"element": iri("element", "Dy"), "on": "2026-12-01"}),
+    "site-status-every-site": ("site-status", {}),
+    "element-sites-every-element": ("element-sites", {}),
+    "element-sites-unverified": ("element-sites", {"unverified": "true"}),
+    "heavy-sources-no-outside": ("heavy-sources", {}),
+    "heavy-sources-unverified": ("heavy-sources", {"unverified": "true"}),
+    "trace-unverified": ("trace", {"subsystem": iri("subsystem", "joint-actuation"), "unverified": "true"}),
+    "robot-grades-humanoid": ("robot-grades", {"robot": iri("robot", "generic-humanoid")}),
+    "substitute-temperatures-er": ("substitute-temperatures", {"element": iri("element", "Er")}),
 }
 CALLS = {**{name: (name, params) for name, params in ORDINARY.items()}, **OTHER_CALLS}
 
