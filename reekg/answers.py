@@ -667,7 +667,8 @@ class Answers:
                 elements[key] = {"symbol": key, "elements": members, "combined": len(members) > 1,
                                  "massPerUnitKg": [], "fleetMassKg": [],
                                  "controls": [self._control_view(c) for m in members for c in controls.get(m, [])],
-                                 "controlledOn": verdict["inForce"], "controlAsOf": verdict["asOf"],
+                                 "controlStatus": verdict["inForce"], "controlAsOf": verdict["asOf"],
+                                 "controlledOn": _legacy_flag(verdict["inForce"]),  # deprecated: controlStatus
                                  "controlSources": verdict["sources"], "controlBasis": verdict["basis"]}
             return elements[key]
 
@@ -774,9 +775,12 @@ class Answers:
                 "reductionMax": r.get("reductionMax"), "penaltyText": r.get("penaltyText"),
                 # GROUP_CONCAT's order is the engine's choice (SPARQL 1.1 §18.5.1.7): sorted, the same on every store
                 "tradeOffs": sorted(t for t in (r.get("tradeOffs") or "").split(" ; ") if t),
-                "stillUses": {symbol: v["inForce"] for symbol, v in verdicts.items()},
+                "stillUsesStatus": {symbol: v["inForce"] for symbol, v in verdicts.items()},
                 "stillUsesControls": verdicts,
-                "avoidsControls": _avoids(verdicts),
+                "avoidsControlsStatus": _avoids(verdicts),
+                # deprecated (v1 before issue 11): the old vocabulary and a flag that is null when unknown
+                "stillUses": {symbol: v["legacyStatus"] for symbol, v in verdicts.items()},
+                "avoidsControls": _legacy_flag(_avoids(verdicts)),
                 "sources": sorted(self.local_id(x) for x in (r.get("sources") or "").split()),
                 "confidence": self.local_id(r.get("confidence")),
             }
@@ -1010,7 +1014,8 @@ class Answers:
             options = [o for o in answer["data"] if not (_still_uses(o) & restricted)]
             restores[symbol] = [{"substitution": o["substitution"], "label": o["label"], "rank": o["rank"],
                                  "penalty": o["penalty"], "maturity": o["maturity"],
-                                 "avoidsControls": o["avoidsControls"]} for o in options]
+                                 "avoidsControlsStatus": o["avoidsControlsStatus"],
+                                 "avoidsControls": o["avoidsControls"]} for o in options]  # deprecated flag
         data = {"subsystems": results, "robots": robot_results, "substitutes": restores}
         unique = list({q.name: q for q in queries}.values())
         shares_used = list({(b["element"], b["stage"], b["country"]): b for b in bases}.values())
@@ -1061,17 +1066,25 @@ def _verdict(rows: list[Row]) -> Row:
     """An element's control status from its measures' statements on a day: yes if one is in force, else
     unknown if one is unknown, else no; with the as-of date and the sources of the statements that decide it."""
     if not rows:
-        return {"inForce": "no", "asOf": None, "sources": [],
+        return {"inForce": "no", "asOf": None, "sources": [], "legacyStatus": "not-controlled",
                 "basis": "no export control in the graph covers it"}
     values = [_in_force_value(r) for r in rows]
     verdict = "yes" if "yes" in values else "unknown" if "unknown" in values else "no"
     deciding = [r for r, v in zip(rows, values, strict=True) if v == verdict]
     dates = [str(r["asOfEnd"]) for r in deciding if r.get("asOfEnd")]
     measures = sorted({r["measure"].rsplit("/", 1)[-1] for r in deciding if r.get("measure")})
-    return {"inForce": verdict, "asOf": max(dates) if dates else None,
+    suspended = any(str(r.get("statusDetail") or "").endswith("suspended") for r in deciding)
+    legacy = {"yes": "in-force", "unknown": "unknown"}.get(verdict, "suspended" if suspended else "not-controlled")
+    return {"inForce": verdict, "asOf": max(dates) if dates else None, "legacyStatus": legacy,
             "sources": sorted({s.rsplit("/", 1)[-1] for r in deciding for s in (r.get("sources") or "").split()}),
             "basis": f"in-force statements of {', '.join(measures)}"
             + ("" if all(r.get("statement") for r in deciding) else " (no statement covers the day)")}
+
+
+def _legacy_flag(status: str) -> bool | None:
+    """The boolean that /api/v1 gave before statuses were three-valued (``controlledOn``, ``avoidsControls``),
+    kept for existing clients: true for yes, false for no, and null — never false — for unknown."""
+    return {"yes": True, "no": False}.get(status)
 
 
 def _avoids(verdicts: dict[str, Row]) -> str:

@@ -380,7 +380,7 @@ def exposure(ctx: click.Context, robot: str, units: int, on: str | None, unverif
              "kg for fleet": _range(m["fleetMassKg"]), "source": m["source"]} for m in result["data"]["magnet"]]
     _table(["estimate", "kg per unit", "kg for fleet", "source"], [list(r.values()) for r in rows])
     click.echo()
-    elements = [[e["symbol"], _range(e["fleetTotalKg"]), e["controlledOn"], e["controlAsOf"] or "",
+    elements = [[e["symbol"], _range(e["fleetTotalKg"]), e["controlStatus"], e["controlAsOf"] or "",
                  ", ".join(f"{c['label'] or c['measure']}: {c['inForce']}" for c in e["controls"])]
                 for e in result["data"]["elements"]]
     _table(["element", "kg for fleet", f"controlled on {result['on']}", "as of", "measures"], elements)
@@ -414,7 +414,8 @@ def substitutes(ctx: click.Context, element: str, function: str | None, on: str 
     """What can replace ELEMENT, ranked by penalty and maturity (and, with --min-temperature, by whether it
     holds that temperature), and whether it avoids export controls (yes / no / unknown)."""
     result = _ask(lambda: _answers(ctx).substitutes(element, function, on, unverified, min_temperature))
-    rows = [{**o, "stillUses": " ".join(f"{k}={v}" for k, v in o["stillUses"].items()),
+    rows = [{**o, "avoidsControls": o["avoidsControlsStatus"],
+             "stillUses": " ".join(f"{k}={v}" for k, v in o["stillUsesStatus"].items()),
              "temperature": (o.get("temperature") or {}).get("holds", "")} for o in result["data"]]
     columns = ["rank", "substitution", "penalty", "maturity", "avoidsControls", "stillUses"]
     _emit(result, as_json, columns + (["temperature"] if min_temperature is not None else []), rows)

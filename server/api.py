@@ -89,13 +89,17 @@ ROUTES: tuple[Route, ...] = (
           (Param("subsystem", required=True, help="subsystem id", example="joint-actuation"),
            Param("robot", help="robot id", example="tesla-optimus"), Param("element", help="element symbol"),
            _UNVERIFIED, _STATUS_ON), queries=("trace", "stage-shares", "dependencies", "element-sites", "site-status")),
-    Route("/exposure", "exposure", "A robot fleet's magnet and element masses, controls in force, concentration",
+    Route("/exposure", "exposure", "A robot fleet's magnet and element masses, controls in force (controlStatus "
+          "yes / no / unknown with controlAsOf; controlledOn is deprecated: true / false, null when unknown), "
+          "concentration",
           (Param("robot", required=True, help="robot id", example="tesla-optimus"),
            Param("units", "integer", required=True, help="fleet size", example=5000), _ON, _UNVERIFIED),
           queries=("fleet-magnet-mass", "in-force", "stage-shares", "robot-grades", "material-contents",
                    "element-sites", "site-status")),
-    Route("/substitutes", "substitutes", "Substitutes for an element, ranked, with trade-offs and control status; "
-          "with min_temperature, options below it are excluded and options of unknown temperature flagged",
+    Route("/substitutes", "substitutes", "Substitutes for an element, ranked, with trade-offs and control status "
+          "(avoidsControlsStatus and stillUsesStatus yes / no / unknown; avoidsControls, null when unknown, and "
+          "stillUses in the old words are deprecated); with min_temperature, options below it are excluded and "
+          "options of unknown temperature flagged",
           (Param("element", required=True, help="element symbol", example="Dy"),
            Param("function", help="function id", example="magnet"), _ON, _UNVERIFIED,
            Param("min_temperature", "integer", help="the operating temperature (°C) an option must hold",
@@ -233,7 +237,8 @@ def _table_of(name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
     """The list a CSV answer holds: the data itself, or the main list of an object answer."""
     data = result["data"]
     if name == "exposure":
-        return [{"symbol": e["symbol"], "controlledOn": e["controlledOn"], "controlAsOf": e["controlAsOf"],
+        return [{"symbol": e["symbol"], "controlStatus": e["controlStatus"], "controlledOn": e["controlledOn"],
+                 "controlAsOf": e["controlAsOf"],
                  "fleetTotalKg": e["fleetTotalKg"], "massPerUnitKg": e["massPerUnitKg"],
                  "fleetMassKg": e["fleetMassKg"], "controls": e["controls"]} for e in data["elements"]]
     if name == "scenario":

@@ -414,7 +414,7 @@ def exposure_chart(answer: dict[str, Any]) -> dict[str, Any]:
         for stage in STAGES:
             summary = stages.get(stage)
             categories.append(f"{element['symbol']} · {STAGE_LABELS[stage]}")
-            controlled.append(element["controlledOn"] == "yes")
+            controlled.append(element["controlStatus"] == "yes")
             published = {s["country"]: s["share"] for s in (summary or {}).get("shares", [])}
             for country in countries:
                 series[country].append(round(published.get(country, 0.0), 6) if summary else None)

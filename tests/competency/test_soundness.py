@@ -73,14 +73,14 @@ def test_er_and_eu_control_status_around_the_no57_and_no70_boundaries(answers, d
     answer = answers.exposure("generic-humanoid", 1, on=day)
     for symbol in ("Er", "Eu"):
         entry = element(answer, symbol)
-        assert entry["controlledOn"] == expected, (symbol, day)
+        assert entry["controlStatus"] == expected, (symbol, day)
         assert entry["controlAsOf"] and entry["controlSources"]
 
 
 @pytest.mark.parametrize(("day", "expected"), [("2025-04-03", "no"), ("2025-04-04", "yes"), ("2026-12-01", "yes")])
 def test_no18_dy_in_force_from_the_day_it_was_issued_with_an_as_of_date(answers, day, expected):
     dy = element(answers.exposure("tesla-optimus", 1, on=day), "Dy")
-    assert dy["controlledOn"] == expected
+    assert dy["controlStatus"] == expected
     assert dy["controlAsOf"] is not None  # before: no "as of" date at all
     (control,) = [c for c in dy["controls"] if c["measure"] == "mofcom-2025-18"]
     assert control["asOf"]["end"] and control["sources"]
@@ -89,12 +89,12 @@ def test_no18_dy_in_force_from_the_day_it_was_issued_with_an_as_of_date(answers,
 @pytest.mark.parametrize("day", ["2026-11-10", "2026-11-11", "2026-12-01"])
 def test_substitutes_and_exposure_agree_on_the_same_day(answers, day):
     elements = answers.exposure("generic-humanoid", 1, on=day)["data"]["elements"]
-    exposure = {e["symbol"]: e["controlledOn"] for e in elements}
+    exposure = {e["symbol"]: e["controlStatus"] for e in elements}
     option = next(o for o in answers.substitutes("Dy", on=day)["data"] if o["substitution"] == "ho-modified-ndfeb")
-    assert option["stillUses"]["Ho"] == ("no" if day == "2026-11-10" else "unknown")
-    assert option["avoidsControls"] == ("yes" if day == "2026-11-10" else "unknown")
+    assert option["stillUsesStatus"]["Ho"] == ("no" if day == "2026-11-10" else "unknown")
+    assert option["avoidsControlsStatus"] == ("yes" if day == "2026-11-10" else "unknown")
     er = next(o for o in answers.substitutes("Er", on=day)["data"])
-    assert er["avoidsControls"] in ("yes", "no", "unknown")
+    assert er["avoidsControlsStatus"] in ("yes", "no", "unknown")
     assert exposure["Er"] == ("no" if day == "2026-11-10" else "unknown")
 
 

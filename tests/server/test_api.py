@@ -60,9 +60,9 @@ def test_exposure_of_5000_optimus_gives_17000_kg_at_the_seed_estimate_and_marks_
     assert seed["massPerUnitKg"]["max"] == pytest.approx(3.4)
     assert seed["fleetMassKg"]["max"] == pytest.approx(17_000)
     assert len(body["data"]["magnet"]) >= 5  # every sourced estimate side by side
-    controlled = {e["symbol"] for e in body["data"]["elements"] if e["controlledOn"] == "yes"}
+    controlled = {e["symbol"] for e in body["data"]["elements"] if e["controlStatus"] == "yes"}
     assert {"Dy", "Tb"} <= controlled
-    assert {e["controlledOn"] for e in body["data"]["elements"]} <= {"yes", "no", "unknown"}
+    assert {e["controlStatus"] for e in body["data"]["elements"]} <= {"yes", "no", "unknown"}
     dy = next(e for e in body["data"]["elements"] if e["symbol"] == "Dy")
     # the joint motor needs H/SH/UH grades, whose Dy no source gives: unknown, not the standard grade's 1.2 wt%
     seed_dy = next(m for m in dy["fleetMassKg"] if m["estimate"] == seed["estimate"])
@@ -89,9 +89,9 @@ def test_substitutes_for_dy_in_magnets_are_ranked_with_trade_offs_and_control_st
     ranks = [o["rank"] for o in body["data"]]
     assert ranks == list(range(1, len(ranks) + 1))
     by_id = {o["substitution"]: o for o in body["data"]}
-    assert by_id["smco-for-ndfeb"]["avoidsControls"] == "no"  # Sm is under No. 18
+    assert by_id["smco-for-ndfeb"]["avoidsControlsStatus"] == "no"  # Sm is under No. 18
     assert by_id["smco-for-ndfeb"]["stillUsesControls"]["Sm"]["asOf"]
-    assert by_id["ferrite-for-ndfeb"]["avoidsControls"] == "yes"
+    assert by_id["ferrite-for-ndfeb"]["avoidsControlsStatus"] == "yes"
     assert any(o["tradeOffs"] for o in body["data"])
 
 
@@ -115,9 +115,29 @@ def test_after_the_no70_suspension_er_is_unknown_never_false(api):
     status, body = get_json(api, "/api/v1/exposure", robot="generic-humanoid", units="1", on="2026-12-01")
     assert status == 200
     er = next(e for e in body["data"]["elements"] if e["symbol"] == "Er")
-    assert er["controlledOn"] == "unknown" and er["controlAsOf"] and er["controlSources"]  # before: false
+    assert er["controlStatus"] == "unknown" and er["controlAsOf"] and er["controlSources"]  # before: false
     status, body = get_json(api, "/api/v1/exposure", robot="generic-humanoid", units="1", on="2026-11-10")
-    assert next(e for e in body["data"]["elements"] if e["symbol"] == "Er")["controlledOn"] == "no"  # suspended
+    assert next(e for e in body["data"]["elements"] if e["symbol"] == "Er")["controlStatus"] == "no"  # suspended
+
+
+@pytest.mark.parametrize("on", ["2025-06-01", "2026-11-10", "2026-12-01"])
+def test_the_v1_fields_of_before_issue_11_are_kept_deprecated_and_never_turn_unknown_into_false(api, on):
+    """controlledOn / avoidsControls were booleans and stillUses used the old status words; clients that read
+    them keep working: true for yes, false for no, null (never false) for unknown."""
+    flag = {"yes": True, "no": False, "unknown": None}
+    _, body = get_json(api, "/api/v1/exposure", robot="generic-humanoid", units="1", on=on)
+    for element in body["data"]["elements"]:
+        assert element["controlledOn"] is flag[element["controlStatus"]], element["symbol"]
+    _, body = get_json(api, "/api/v1/substitutes", element="Dy", on=on)
+    words = {"yes": {"in-force"}, "no": {"suspended", "not-controlled"}, "unknown": {"unknown"}}
+    for option in body["data"]:
+        assert option["avoidsControls"] is flag[option["avoidsControlsStatus"]], option["substitution"]
+        assert set(option["stillUses"]) == set(option["stillUsesStatus"])
+        for symbol, status in option["stillUsesStatus"].items():
+            assert option["stillUses"][symbol] in words[status], (option["substitution"], symbol)
+    if on == "2026-12-01":  # after the No. 70 suspension: some status is unknown, and shows as null
+        _, exposure = get_json(api, "/api/v1/exposure", robot="generic-humanoid", units="1", on=on)
+        assert any(e["controlledOn"] is None for e in exposure["data"]["elements"])
 
 
 def test_sites_outside_china_for_heavy_re_separation_carry_their_dated_status(api):
