@@ -1,16 +1,20 @@
-"""Shared fixtures: a CLI runner, a copy of the curated tables, and one real build of them per session."""
+"""Shared fixtures: a CLI runner, a copy of the curated tables, one real build of them per session, and an
+in-process app over that build with its Flask test client (the flaskr way: no server process, queries run in
+process with no time limit)."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
 from reekg import settings as settings_registry
 from reekg.loaders.build import BuildResult, assemble, build, default_data_dir
 from reekg.loaders.namespaces import Namespaces
+from reekg.server.app import create_app
 
 
 @pytest.fixture
@@ -42,3 +46,16 @@ def curated_home(curated_build) -> Path:
 def curated_dataset():
     """Ontology + tables + inferred triples, as one rdflib Graph (no store)."""
     return assemble(Namespaces()).union()
+
+
+@pytest.fixture(scope="session")
+def app(curated_build):
+    """The service over the curated build, in process (InlineBackend), opened read-only once per session."""
+    store = ox.Store.read_only(str(curated_build.store_path))
+    return create_app({"home": str(curated_build.store_path.parent.parent)}, store=store)
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client of `app`: for protocol, content-negotiation, parameter and page cases."""
+    return app.test_client()

@@ -1,4 +1,4 @@
-"""Fixtures of the entity-browser tests: an app over the curated store (queries run in process), and an app
+"""Fixtures of the entity-browser tests (the curated `app` and `client` come from tests/conftest.py): an app
 over a small store of our own whose sites we choose (with and without a sourced position)."""
 
 from __future__ import annotations
@@ -42,17 +42,6 @@ SMALL = """
 <https://w3id.org/reekg/id/site-status/operating> rdfs:label "operating"@en .
 <https://w3id.org/reekg/id/stage/separation> rdfs:label "separation"@en .
 """
-
-
-@pytest.fixture(scope="session")
-def curated_app(curated_build):
-    store = ox.Store.read_only(str(curated_build.store_path))
-    return create_app({"home": str(curated_build.store_path.parent.parent)}, store=store)
-
-
-@pytest.fixture
-def client(curated_app):
-    return curated_app.test_client()
 
 
 @pytest.fixture(scope="session")

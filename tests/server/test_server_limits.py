@@ -1,6 +1,7 @@
-"""Limits that hold: a runaway query is stopped near its limit (its worker killed and replaced) while
+"""Limits that hold: a runaway query is stopped at its limit (its worker killed and replaced) while
 other clients keep being answered; the concurrency cap answers 503 with Retry-After; a client may only
-lower the time limit; a new build is picked up without a restart."""
+lower the time limit; a new build is picked up without a restart. Behaviour, never a wall-clock measure: the
+deadlines below only detect a hang."""
 
 from __future__ import annotations
 
@@ -19,37 +20,38 @@ RUNAWAY = ("SELECT ?a ?b WHERE { ?a reekg:rank ?x . ?b reekg:rank ?y } "
 SIMPLE = 'SELECT ?s WHERE { ?s reekg:symbol "Tb" }'
 
 
+HANG = 60  # seconds: a deadline that only detects a hang, never a speed
+
+
 def _in_thread(fn) -> tuple[threading.Thread, dict]:
     box: dict = {}
 
     def run() -> None:
-        started = time.monotonic()
         box["answer"] = fn()
-        box["seconds"] = time.monotonic() - started
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, box
 
 
-def test_a_runaway_query_stops_near_its_limit_while_a_simple_query_still_answers(server):
+def test_a_runaway_query_stops_at_its_limit_while_a_simple_query_still_answers(server):
     timeouts_before = server.metric("reekg_query_timeouts_total")
     thread, box = _in_thread(lambda: server.get(params={"query": RUNAWAY, "timeout": "1"}))
-    time.sleep(0.2)
-    for _ in range(5):
-        started = time.monotonic()
-        answer = server.get(params={"query": SIMPLE})
+    deadline = time.monotonic() + HANG  # until the runaway holds a worker (a bounded wait, not a timing)
+    while server.get("/readyz").json()["backend"]["workers_ready"] > 1 and thread.is_alive():
+        assert time.monotonic() < deadline, "the runaway query never started"
+        time.sleep(0.05)
+    for _ in range(5):  # the other worker answers while the runaway holds its own
+        answer = server.get(params={"query": SIMPLE}, timeout=HANG)
         assert answer.status == 200 and "element/Tb" in answer.text
-        assert time.monotonic() - started < 0.5
-    thread.join(15)
-    assert not thread.is_alive()
+    thread.join(HANG)
+    assert not thread.is_alive(), "the runaway query was never stopped"
     runaway = box["answer"]
     assert runaway.status == 503, runaway.text
     assert "time limit of 1 s" in runaway.text
-    assert 0.9 < box["seconds"] < 3.0
     assert server.metric("reekg_query_timeouts_total") >= timeouts_before + 1
     assert server.metric('reekg_query_rejections_total{reason="timeout"}') >= 1
-    deadline = time.monotonic() + 30  # the killed worker is replaced
+    deadline = time.monotonic() + HANG  # the killed worker is replaced
     while server.get("/readyz").json()["backend"]["workers_alive"] < 2:
         assert time.monotonic() < deadline, "the killed query worker was not replaced"
         time.sleep(0.1)
@@ -75,12 +77,12 @@ def test_past_the_concurrency_cap_the_answer_is_503_with_retry_after(tight):
     assert busy.status == 503
     assert busy.header("Retry-After") == "1"
     assert "too many queries" in busy.text
-    thread.join(15)
+    thread.join(HANG)
+    assert not thread.is_alive(), "the runaway query was never stopped"
     assert box["answer"].status == 503
-    assert "time limit of 1.5 s" in box["answer"].text
-    assert box["seconds"] < 4
+    assert "time limit of 1.5 s" in box["answer"].text  # the server's limit, not the 30 s the client asked for
     assert server.metric('reekg_query_rejections_total{reason="busy"}') >= 1
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + HANG
     while (answer := server.get(params={"query": SIMPLE})).status != 200:
         assert time.monotonic() < deadline, answer.text
         time.sleep(0.1)
