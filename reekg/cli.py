@@ -546,7 +546,7 @@ def export(ctx: click.Context, out_dir: Path | None, as_json: bool) -> None:
     """Write the current build as a release: Turtle, N-Triples and N-Quads (gzip), JSON-LD, VoID/DCAT, SHA256SUMS.
 
     With store = sparql the release is read from the remote store (the graphs its meta graph lists)."""
-    from reekg.loaders.export import export_served
+    from reekg.loaders.releases import export_served
     from reekg.loaders.remote import RemoteError
 
     settings = _settings(ctx)
@@ -578,7 +578,7 @@ def diff(ctx: click.Context, old: str, new: str, as_json: bool, summary: bool) -
     or a build id or release name under HOME (`current` for the live build). Lines are N-Quads when both
     sides keep their named graphs, N-Triples otherwise. Exit status 0 when nothing changed, 1 otherwise.
     """
-    from reekg.loaders.export import diff as run_diff
+    from reekg.loaders.diff import diff as run_diff
 
     settings = _settings(ctx)
     try:

@@ -12,7 +12,8 @@ import pytest
 from reekg import settings as settings_registry
 from reekg.cli import main
 from reekg.loaders.build import build, default_data_dir
-from reekg.loaders.export import diff, export_store, verify
+from reekg.loaders.diff import diff
+from reekg.loaders.releases import export_store, verify
 from reekg.server.app import create_app
 
 MINE = "<https://w3id.org/reekg/id/mine/bayan-obo>"

@@ -27,8 +27,8 @@ from test_server_writes import ask as _ask
 from test_server_writes import select as _select
 
 from reekg.cli import main
-from reekg.loaders.export import DUMP_FORMATS, export_store
 from reekg.loaders.namespaces import Namespaces
+from reekg.loaders.releases import DUMP_FORMATS, export_store
 from reekg.loaders.remote import RemoteStore
 from reekg.server.app import create_app
 from reekg.server.execution import Job

@@ -23,7 +23,7 @@ import pyoxigraph as ox
 import pytest
 from serverkit import Server, running_server, write_fixture_store
 
-from reekg.loaders import export
+from reekg.loaders import releases
 from reekg.loaders.store import MANIFEST, StoreHome
 
 TOKEN = "fault-token"
@@ -67,7 +67,7 @@ def seeded(tmp_path_factory) -> Path:
     manifest = json.loads((written / MANIFEST).read_text())
     rebuild_id = "29990101T000000Z-" + manifest["content_sha256"][:12]  # sorts after every real build
     store_home.write(rebuild_id, quads, {**manifest, "build_id": rebuild_id, "built_at": "2999-01-01T00:00:00+00:00"})
-    export.export_current(home)
+    releases.export_current(home)
     assert len(list(store_home.stores.iterdir())) == 4
     return home
 
@@ -215,7 +215,7 @@ def test_a_read_only_home_serves_reads_and_refuses_writes_with_503(seeded, tmp_p
         dumps = server.get("/dumps/")
         if released:
             assert dumps.status == 200, dumps.text
-            (release,) = export.list_releases(home / "dumps")
+            (release,) = releases.list_releases(home / "dumps")
             assert release.name in dumps.text
             assert server.get(f"/dumps/{release.name}/").status == 200
             assert server.get(f"/dumps/{release.name}/{release.files[0]['name']}").status == 200

@@ -1,4 +1,5 @@
-"""Releases of the graph: dumps, their checksums, the VoID/DCAT description, and the diff of two releases.
+"""Releases of the graph: dumps, their checksums and the VoID/DCAT description (the diff of two releases is
+:mod:`.diff`).
 
 A release is one build written out as files, named ``{date}-{hash12}`` after the build's date (UTC) and the
 first 12 hex digits of its content hash (``content_sha256`` of build.json), so the same graph always gets
@@ -26,7 +27,6 @@ import datetime as dt
 import fcntl
 import gzip
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -224,35 +224,7 @@ def export_quads(manifest: dict[str, Any], read_quads: Callable[[], list[ox.Quad
         if check_hash and content_hash(quads) != manifest["content_sha256"]:
             shutil.rmtree(staging)
             raise _HashMismatch(f"{content_hash(quads)[:12]} instead of {manifest['content_sha256'][:12]}")
-        quad_lines = sorted({nquad_line(q) for q in quads})
-        triple_set = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
-        triple_lines = sorted(ntriple_line(t) for t in triple_set)
-        triples = sorted(triple_set, key=ntriple_line)
-        per_graph = Counter(q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode))
-
-        files = {fmt.key: staging / dump_file(name, fmt) for fmt in DUMP_FORMATS}
-        files["ttl"].write_bytes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=ns.prefixes()) or b"")
-        _gzip(triple_lines, files["nt.gz"])
-        _gzip(quad_lines, files["nq.gz"])
-        files["jsonld"].write_bytes(_jsonld(triples, ns))
-
-        info: dict[str, Any] = {
-            "release": name,
-            "build_id": manifest.get("build_id"),
-            "built_at": manifest.get("built_at"),
-            "content_sha256": manifest["content_sha256"],
-            "base_iri": ns.base,
-            "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "quads": len(quad_lines),
-            "triples": len(triple_lines),
-            "graphs": dict(sorted(per_graph.items())),
-            "files": [],
-        }
-        for fmt in DUMP_FORMATS:
-            path = files[fmt.key]
-            info["files"].append({"name": path.name, "format": fmt.key, "media_type": fmt.media_type,
-                                  "compressed": fmt.compressed, "title": fmt.title,
-                                  "bytes": path.stat().st_size, "sha256": _sha256(path)})
+        info = _write_dumps(staging, name, manifest, quads, ns)
         void = describe(info, ns, locator=ns.base)
         (staging / "void.ttl").write_text(void.serialize(format="turtle"), encoding="utf-8")
         info["export_seconds"] = round(time.perf_counter() - started, 3)
@@ -264,6 +236,41 @@ def export_quads(manifest: dict[str, Any], read_quads: Callable[[], list[ox.Quad
             shutil.rmtree(final)
         os.replace(staging, final)
         return load_release(final)
+
+
+def _write_dumps(staging: Path, name: str, manifest: dict[str, Any], quads: list[ox.Quad],
+                 ns: Namespaces) -> dict[str, Any]:
+    """Write the dump files of release ``name`` into ``staging``; what release.json says of them."""
+    quad_lines = sorted({nquad_line(q) for q in quads})
+    triple_set = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+    triple_lines = sorted(ntriple_line(t) for t in triple_set)
+    triples = sorted(triple_set, key=ntriple_line)
+    per_graph = Counter(q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode))
+
+    files = {fmt.key: staging / dump_file(name, fmt) for fmt in DUMP_FORMATS}
+    files["ttl"].write_bytes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=ns.prefixes()) or b"")
+    _gzip(triple_lines, files["nt.gz"])
+    _gzip(quad_lines, files["nq.gz"])
+    files["jsonld"].write_bytes(_jsonld(triples, ns))
+
+    info: dict[str, Any] = {
+        "release": name,
+        "build_id": manifest.get("build_id"),
+        "built_at": manifest.get("built_at"),
+        "content_sha256": manifest["content_sha256"],
+        "base_iri": ns.base,
+        "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "quads": len(quad_lines),
+        "triples": len(triple_lines),
+        "graphs": dict(sorted(per_graph.items())),
+        "files": [],
+    }
+    for fmt in DUMP_FORMATS:
+        path = files[fmt.key]
+        info["files"].append({"name": path.name, "format": fmt.key, "media_type": fmt.media_type,
+                              "compressed": fmt.compressed, "title": fmt.title,
+                              "bytes": path.stat().st_size, "sha256": _sha256(path)})
+    return info
 
 
 def export_current(home: str | Path, out_dir: Path | None = None, *, base: str | None = None) -> Release:
@@ -325,6 +332,15 @@ def describe(info: dict[str, Any], ns: Namespaces, *, locator: str, sparql_endpo
     for prefix, iri in (("void", VOID), ("dcat", DCAT), ("dcterms", DCTERMS), ("spdx", SPDX), ("foaf", FOAF),
                         ("prov", PROV), ("sd", SD), ("owl", OWL), ("xsd", XSD)):
         g.bind(prefix, iri)
+    dataset = _describe_dataset(g, info, ns, locator=locator, sparql_endpoint=sparql_endpoint)
+    _describe_subsets(g, dataset, info, ns)
+    _describe_distributions(g, dataset, info, ns, locator=locator)
+    return g
+
+
+def _describe_dataset(g: Graph, info: dict[str, Any], ns: Namespaces, *, locator: str,
+                      sparql_endpoint: str | None) -> URIRef:
+    """The catalog, its publisher and the dataset of one release; the dataset's IRI."""
     base = ns.base
     release = info["release"]
     catalog, dataset = URIRef(base + "catalog"), URIRef(base + "dataset")
@@ -362,7 +378,11 @@ def describe(info: dict[str, Any], ns: Namespaces, *, locator: str, sparql_endpo
     g.add((dataset, VOID.exampleResource, URIRef(base + "id/element/Nd")))
     g.add((dataset, VOID.sparqlEndpoint, URIRef(sparql_endpoint or locator + "sparql")))
     g.add((dataset, DCAT.landingPage, URIRef(locator + "dumps/")))
+    return dataset
 
+
+def _describe_subsets(g: Graph, dataset: URIRef, info: dict[str, Any], ns: Namespaces) -> None:
+    """One VoID subset per named graph, with its source and its licence or rights."""
     source_prefix = str(ns.source_graph(""))
     for graph_iri, count in sorted(info["graphs"].items()):
         subset = URIRef(graph_iri)
@@ -379,6 +399,12 @@ def describe(info: dict[str, Any], ns: Namespaces, *, locator: str, sparql_endpo
                 continue
         g.add((subset, DCTERMS.license, CC_BY))  # ontology, inferred, partner and our own curation graphs
 
+
+def _describe_distributions(g: Graph, dataset: URIRef, info: dict[str, Any], ns: Namespaces, *,
+                            locator: str) -> None:
+    """One DCAT distribution per dump file, with its download URL, media type, size and checksum."""
+    base = ns.base
+    release = info["release"]
     for entry in info["files"]:
         fmt = next(f for f in DUMP_FORMATS if f.key == entry["format"])
         dist = URIRef(f"{base}dataset/{release}/{fmt.key}")
@@ -400,7 +426,6 @@ def describe(info: dict[str, Any], ns: Namespaces, *, locator: str, sparql_endpo
         g.add((checksum, RDF.type, SPDX.Checksum))
         g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
         g.add((checksum, SPDX.checksumValue, Literal(entry["sha256"], datatype=XSD.hexBinary)))
-    return g
 
 
 def _source_rights(g: Graph) -> BNode:
@@ -409,88 +434,3 @@ def _source_rights(g: Graph) -> BNode:
     g.add((node, RDF.type, DCTERMS.RightsStatement))
     g.add((node, RDFS.label, Literal(SOURCE_TERMS, lang="en")))
     return node
-
-
-# --- diff ------------------------------------------------------------------------------------------
-
-@dataclass
-class Diff:
-    old: str
-    new: str
-    added: list[str]
-    removed: list[str]
-    quads: bool  # lines are N-Quads (both sides had named graphs) or N-Triples
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"old": self.old, "new": self.new, "format": "n-quads" if self.quads else "n-triples",
-                "added": len(self.added), "removed": len(self.removed),
-                "added_lines": self.added, "removed_lines": self.removed}
-
-
-_FILE_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".nt": ox.RdfFormat.N_TRIPLES, ".ttl": ox.RdfFormat.TURTLE,
-                 ".trig": ox.RdfFormat.TRIG, ".jsonld": ox.RdfFormat.JSON_LD, ".rdf": ox.RdfFormat.RDF_XML}
-
-
-def _read_side(spec: str, home: str | Path | None) -> tuple[list[ox.Quad], bool, str]:
-    """Quads of a release folder, a dump file or a store build id (``current`` too); whether they have graphs."""
-    path = Path(spec)
-    if path.is_dir() and (path / RELEASE_JSON).exists():
-        release = load_release(path)
-        nq = next(f["name"] for f in release.files if f["format"] == "nq.gz")
-        return (*_read_file(path / nq), release.name)
-    if path.is_dir() and (path / MANIFEST).exists():
-        return store_quads(path), True, path.name
-    if path.is_file():
-        return (*_read_file(path), path.name)
-    if home is not None:
-        store_home = StoreHome(home)
-        target = store_home.current() if spec == "current" else store_home.stores / spec
-        if target is not None and (target / MANIFEST).exists():
-            return store_quads(target), True, target.name
-        for release in list_releases(dumps_dir(home)):
-            if release.name == spec:
-                return _read_side(str(release.path), None)
-    raise FileNotFoundError(f"{spec}: not a release folder, a dump file, a store folder or a build id")
-
-
-def _read_file(path: Path) -> tuple[list[ox.Quad], bool]:
-    compressed = path.name.endswith(".gz")
-    name = path.name[:-3] if compressed else path.name
-    fmt = _FILE_FORMATS.get("." + name.rsplit(".", 1)[-1])
-    if fmt is None:
-        raise ValueError(f"{path}: cannot tell its RDF format from the name (use .nq, .nt, .ttl, .jsonld, .rdf)")
-    raw = path.read_bytes()
-    quads = list(ox.parse(io.BytesIO(gzip.decompress(raw) if compressed else raw), format=fmt))
-    return quads, fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG)
-
-
-def _canonical_lines(quads: list[ox.Quad], with_graphs: bool, labels_are_stable: bool) -> set[str]:
-    line = nquad_line if with_graphs else ntriple_line
-    if labels_are_stable or not any(isinstance(t, ox.BlankNode) for q in quads for t in (q.subject, q.object)):
-        return {line(q) for q in quads}
-    # a Turtle/JSON-LD/RDF-XML parser invents blank node labels: name them canonically first (triples only)
-    from rdflib.compare import to_canonical_graph
-
-    graph = Graph().parse(data=ox.serialize([ox.Triple(q.subject, q.predicate, q.object) for q in quads],
-                                            format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
-    canonical = to_canonical_graph(graph).serialize(format="nt")
-    return {ntriple_line(t) for t in ox.parse(canonical.encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)}
-
-
-def diff(old: str, new: str, *, home: str | Path | None = None) -> Diff:
-    """Triples (or quads, when both sides keep their graphs) added and removed from ``old`` to ``new``."""
-    old_quads, old_graphs, old_name = _read_side(old, home)
-    new_quads, new_graphs, new_name = _read_side(new, home)
-    with_graphs = old_graphs and new_graphs
-    stable = all(_stable_labels(s) for s in (old, new))
-    before = _canonical_lines(old_quads, with_graphs, stable)
-    after = _canonical_lines(new_quads, with_graphs, stable)
-    return Diff(old_name, new_name, sorted(after - before), sorted(before - after), with_graphs)
-
-
-def _stable_labels(spec: str) -> bool:
-    """Stores and N-Triples/N-Quads dumps keep the build's canonical blank node labels; other syntaxes don't."""
-    path = Path(spec)
-    if path.is_file():
-        return path.name.endswith((".nq", ".nt", ".nq.gz", ".nt.gz"))
-    return True
