@@ -1,7 +1,7 @@
 """Validated writes, dumps and the CLI on a remote SPARQL store (issue 6), on each engine the fixtures start.
 
-* Writes through `reekg serve` (store = sparql): the embedded store's write tests (tests/server/
-  test_server_writes.py: updates, the Graph Store, 422 with nothing changed, /validate, serialised writers, no
+* Writes through `reekg serve` (store = sparql): the write cases shared with the embedded store (tests/server/
+  writekit.py: updates, the Graph Store, 422 with nothing changed, /validate, serialised writers, no
   outbound request) run here unchanged; and a write publishes a new build in the remote store's meta graph and
   leaves no staging graph; a build published elsewhere meanwhile refuses the switch; the engine stopped
   mid-write is a 503 naming the cause, and after a restart the served data is what it was; a committed write
@@ -22,9 +22,9 @@ from collections.abc import Iterator
 import pytest
 from conftest import remote_settings
 from serverkit import Answer, Listener, Server, free_port, running_server
-from test_server_writes import TOKEN
-from test_server_writes import ask as _ask
-from test_server_writes import select as _select
+from writekit import TOKEN, WriteCases
+from writekit import ask as _ask
+from writekit import select as _select
 
 from reekg.cli import main
 from reekg.loaders.namespaces import Namespaces
@@ -349,21 +349,8 @@ def test_a_remote_write_reports_where_its_time_went(write_api, engine):
     assert timings["total"] >= max(v for k, v in timings.items() if k != "total")
 
 
-# The embedded store's write tests, run on `write_server` (this engine's `reekg serve`). Imported last: pytest
-# runs a module's tests in the order their names were bound, and the export and CLI tests above compare the
-# build as published, before any write.
-from test_server_writes import (  # noqa: E402, F401
-    test_a_valid_write_is_seen_by_the_next_query,
-    test_a_write_that_breaks_a_shape_is_422_and_changes_nothing,
-    test_a_write_without_a_token_is_401_with_a_wrong_one_403,
-    test_an_update_by_form_post,
-    test_an_update_is_not_a_get,
-    test_concurrent_writes_both_land_one_after_the_other,
-    test_graph_store_default_is_the_partner_default_graph,
-    test_graph_store_errors,
-    test_graph_store_round_trip,
-    test_no_update_reaches_a_listener,
-    test_the_report_comes_as_turtle_when_asked,
-    test_update_errors,
-    test_validate_answers_without_writing,
-)
+# The shared write cases (tests/server/writekit.py), run on `write_server` (this engine's `reekg serve`). Defined
+# last: pytest runs a module's tests in the order their names were bound, and the export and CLI tests above compare
+# the build as published, before any write.
+class TestWritesOnTheRemoteStore(WriteCases):
+    """The embedded store's write cases, unchanged, on this engine."""
