@@ -1,11 +1,10 @@
 """Fixtures of the linked-data tests: the curated graph (plus a hostile partner file) built with the real CLI
-into a temporary home, and one real `reekg serve` process on it for the whole folder."""
+into a temporary home, and the service on it in process for the whole folder."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))  # serverkit, shared with the server tests
 
 from ldkit import PARTNER
-from serverkit import Server, running_server
+from serverkit import InProcess, in_process
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +28,7 @@ def ld_home(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def ld_server(ld_home, tmp_path_factory) -> Iterator[Server]:
-    log = tmp_path_factory.mktemp("ld-log") / "serve.log"
-    with running_server(ld_home, log, query_workers=2) as srv:
-        yield srv
+def ld_server(ld_home) -> InProcess:
+    """The service on that home, in process: dereferencing, negotiation, dumps and pages do not depend on the
+    process (the process-level cases live in tests/server)."""
+    return in_process(ld_home)

@@ -6,7 +6,7 @@ import http.client
 import urllib.parse
 from dataclasses import dataclass
 
-from serverkit import Server
+from serverkit import InProcess, Server
 
 # A partner file whose labels and links are hostile: the pages must show them as text, never run them.
 PARTNER = """\
@@ -34,6 +34,9 @@ class Reply:
 
 def fetch(server: Server, path: str, accept: str | None = None) -> Reply:
     """One GET that does not follow redirects (urllib would hide the 303)."""
+    if isinstance(server, InProcess):
+        answer = server.get(path, headers={"Accept": accept} if accept else {})
+        return Reply(answer.status, answer.headers, answer.body)
     url = urllib.parse.urlsplit(server.url)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
     try:

@@ -1,5 +1,6 @@
 """Helpers for the server tests: a small store written straight through StoreHome (independent of the
-curated build), a real ``reekg serve`` process on it, an HTTP helper and a loopback trap."""
+curated build), a real ``reekg serve`` process on it, the same HTTP interface over an in-process app (for the
+cases where the process does not matter) and a loopback trap."""
 
 from __future__ import annotations
 
@@ -103,6 +104,40 @@ class Server:
             if line.startswith(name + " "):
                 return float(line.split()[-1])
         return 0.0
+
+
+class InProcess:
+    """The `Server` interface (request, get, metric, url) over an in-process app and its Flask test client: for
+    protocol, negotiation and page cases, where no process, worker pool or socket is under test. Redirects are
+    not followed, as with a real server and urllib's 3xx left to the caller."""
+
+    url = "http://localhost"
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.client = app.test_client()
+
+    def request(self, method: str, path: str = "/sparql", params: dict | list | None = None,
+                headers: dict[str, str] | None = None, body: bytes | None = None, timeout: float = 30) -> Answer:
+        if params:
+            path += ("&" if "?" in path else "?") + urllib.parse.urlencode(params, doseq=True)
+        with self.client.open(path, method=method, headers=headers or {}, data=body) as response:
+            return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.data)
+
+    def get(self, path: str = "/sparql", **kwargs) -> Answer:
+        return self.request("GET", path, **kwargs)
+
+    metric = Server.metric
+
+
+def in_process(home: Path, **settings) -> InProcess:
+    """An in-process app over the home's current store, opened read-only (queries run in process)."""
+    import pyoxigraph as ox
+
+    from reekg.server.app import create_app
+
+    store = ox.Store.read_only(str(StoreHome(home).require()))
+    return InProcess(create_app({"home": str(home), **settings}, store=store))
 
 
 @contextlib.contextmanager
