@@ -1,8 +1,11 @@
-"""The analyst API against a real `reekg serve` on the curated graph: the competency answers, one error
-shape, CSV, hostile values on every route, and an OpenAPI document whose every route answers."""
+"""The analyst API on the curated graph, in process (the routes, answers and parameters do not depend on the
+process; tests/server/test_schemathesis.py drives the same routes through a real `reekg serve`): the competency
+answers, one error shape, CSV, hostile values on every route, and an OpenAPI document whose every route
+answers."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -10,7 +13,7 @@ import urllib.parse
 
 import pytest
 from openapi_spec_validator import validate as validate_openapi
-from serverkit import running_server
+from serverkit import InProcess, in_process
 
 from reekg.cli import main
 from reekg.server.api import ROUTES
@@ -19,10 +22,8 @@ HOSTILE = ['x" } ; DROP ALL ; #', "}", "<http://evil.example/>", "Nd' . ?s ?p ?o
 
 
 @pytest.fixture(scope="module")
-def api(curated_home, tmp_path_factory):
-    log = tmp_path_factory.mktemp("api-log") / "serve.log"
-    with running_server(curated_home, log, query_workers=2) as srv:
-        yield srv
+def api(app) -> InProcess:
+    return InProcess(app)
 
 
 def get_json(api, path, **params):
@@ -312,7 +313,7 @@ def test_the_cli_gives_the_same_answers(runner, curated_home):
 def test_answers_never_read_every_entity_so_a_graph_larger_than_max_rows_still_answers(curated_home, tmp_path):
     # The curated graph has ~800 entities and ~700 resources with sources; with answer_max_rows=300 an answer
     # that listed them all to resolve ids or cite sources (as it once did) would fail with 500.
-    with running_server(curated_home, tmp_path / "serve.log", answer_max_rows=300, answer_cache_mb=0) as srv:
+    with contextlib.nullcontext(in_process(curated_home, answer_max_rows=300, answer_cache_mb=0)) as srv:
         status, body = get_json(srv, "/api/v1/dependents", element="tb")  # resolved case-insensitively
         assert status == 200 and body["element"] == "Tb" and body["robots"]
         assert {s["id"] for s in body["sources"]}  # cited through the resources the rows name
