@@ -5,6 +5,8 @@ process with no time limit)."""
 from __future__ import annotations
 
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -15,6 +17,9 @@ from reekg import settings as settings_registry
 from reekg.loaders.build import BuildResult, assemble, build, default_data_dir
 from reekg.loaders.namespaces import Namespaces
 from reekg.server.app import create_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))  # serverkit, shared by every folder
+from serverkit import Server, running_server
 
 
 @pytest.fixture
@@ -59,3 +64,12 @@ def app(curated_build):
 def client(app):
     """A Flask test client of `app`: for protocol, content-negotiation, parameter and page cases."""
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def curated_server(curated_home, tmp_path_factory) -> Iterator[Server]:
+    """One real, read-only `reekg serve` on the curated build for the session, for the suites where the process
+    matters (a browser over real HTTP, schemathesis); started the first time one asks for it."""
+    log = tmp_path_factory.mktemp("curated-serve-log") / "serve.log"
+    with running_server(curated_home, log, query_workers=2) as srv:
+        yield srv

@@ -7,14 +7,12 @@ Debian's fonts-noto-cjk) two different Chinese characters both render as the sam
 from __future__ import annotations
 
 import pytest
-from serverkit import running_server
 
 
 @pytest.fixture(scope="module")
-def site(browser, curated_home, tmp_path_factory):
-    log = tmp_path_factory.mktemp("browse-log") / "serve.log"
-    with running_server(curated_home, log, query_workers=2) as srv:
-        yield srv
+def site(browser, curated_server):
+    """The session's read-only curated server (tests/conftest.py), once a browser is there to drive it."""
+    return curated_server
 
 
 def same_origin_only(page, origin: str) -> list[str]:

@@ -8,14 +8,12 @@ import json
 import urllib.parse
 
 import pytest
-from serverkit import running_server
 
 
 @pytest.fixture(scope="module")
-def site(browser, curated_home, tmp_path_factory):
-    log = tmp_path_factory.mktemp("pages-log") / "serve.log"
-    with running_server(curated_home, log, query_workers=2) as srv:
-        yield srv
+def site(browser, curated_server):
+    """The session's read-only curated server (tests/conftest.py), once a browser is there to drive it."""
+    return curated_server
 
 
 def chart_option(page, selector: str) -> dict:

@@ -17,7 +17,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
-from serverkit import running_server
 from test_api_properties import report
 
 from reekg.server.api import ROUTES
@@ -30,10 +29,8 @@ tally: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
-def served(curated_home, tmp_path_factory, request):
-    log = tmp_path_factory.mktemp("schemathesis-log") / "serve.log"
-    with running_server(curated_home, log, query_workers=2) as srv:
-        yield srv
+def served(curated_server, request):
+    yield curated_server  # the session's real read-only curated server (tests/conftest.py)
     report(request.config, f"hostile requests from schemathesis: {tally['tried']} tried, "
                            f"{tally['5xx']} answered 5xx")
 
