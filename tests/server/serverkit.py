@@ -142,12 +142,15 @@ def in_process(home: Path, **settings) -> InProcess:
 
 @contextlib.contextmanager
 def running_server(home: Path | None, log: Path, *, prefix: tuple[str, ...] = (), environ: dict | None = None,
-                   until: str = "/readyz", ready_within: float = 60, **settings: str) -> Iterator[Server]:
+                   until: str = "/readyz", ready_within: float = 60, stop_within: float = 20,
+                   **settings: str) -> Iterator[Server]:
     """`reekg serve` as a real process (gunicorn); stopped with SIGTERM at the end.
 
     ``home`` None: no --home (the default home of ``environ``'s HOME). ``prefix``: a command that runs the
     server (a namespace with a read-only home, say). ``until``: the route whose 200 means started (``/healthz``
-    for a server expected not to become ready); ``ready_within``: the seconds that may take."""
+    for a server expected not to become ready); ``ready_within``: the seconds that may take. ``stop_within``: the
+    seconds SIGTERM is given before the server's whole process group (its query workers too) is killed, for a
+    test that leaves long queries running on purpose."""
     port = free_port()
     reekg = Path(sys.executable).with_name("reekg")
     env = {k: v for k, v in os.environ.items() if not k.startswith("REEKG_")}
@@ -156,7 +159,7 @@ def running_server(home: Path | None, log: Path, *, prefix: tuple[str, ...] = ()
     where = ["--home", str(home)] if home is not None else []
     with log.open("wb") as sink:
         process = subprocess.Popen([*prefix, str(reekg), *where, "serve", "--port", str(port), "--workers", "1"],
-                                   stdout=sink, stderr=subprocess.STDOUT, env=env)
+                                   stdout=sink, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
         deadline = time.monotonic() + ready_within
@@ -175,9 +178,10 @@ def running_server(home: Path | None, log: Path, *, prefix: tuple[str, ...] = ()
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(20)
+            process.wait(stop_within)
         except subprocess.TimeoutExpired:
-            process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # its own session (start_new_session): nothing else
             process.wait(5)
 
 

@@ -188,7 +188,7 @@ def fair_server(tmp_path) -> Iterator[Server]:
     """Two query workers and a 30 s time limit: a cheap answer cannot come from the runaways timing out."""
     write_fixture_store(tmp_path / "home")
     with running_server(tmp_path / "home", tmp_path / "serve.log", query_workers=2, query_timeout="30",
-                        answer_cache_mb="0") as srv:
+                        answer_cache_mb="0", stop_within=2) as srv:  # runaways are still running at the end
         yield srv
 
 
