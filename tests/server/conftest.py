@@ -1,12 +1,16 @@
-"""Fixtures of the server tests: one real `reekg serve` process for the session, and a loopback trap."""
+"""Fixtures of the server tests: one real `reekg serve` process for the session on the small fixture store, one
+real writable server on a copy of the curated store (writes publish builds in its own home), and a loopback
+trap."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from serverkit import Listener, Server, running_server, write_fixture_store
+from writekit import TOKEN
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +26,17 @@ def server(fixture_home, tmp_path_factory) -> Iterator[Server]:
     log = tmp_path_factory.mktemp("server-log") / "serve.log"
     with running_server(fixture_home, log, max_rows=1000, max_request_bytes=20000, query_workers=2,
                         max_concurrent_queries=4) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def writable_server(curated_home, tmp_path_factory) -> Iterator[Server]:
+    """`reekg serve` with writes on (writekit.TOKEN) over a copy of the curated home, shared by every module
+    whose writes add to what is there (each test compares before and after, never with a fresh store)."""
+    home = tmp_path_factory.mktemp("write-home") / "home"
+    shutil.copytree(curated_home, home, symlinks=True)
+    log = tmp_path_factory.mktemp("write-log") / "serve.log"
+    with running_server(home, log, update_token=TOKEN, max_request_bytes=200_000, query_workers=2) as srv:
         yield srv
 
 

@@ -5,15 +5,14 @@ accepts only result formats comes in a default graph format (rdflib's SPARQLStor
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
-from serverkit import BASE, ELEMENTS_GRAPH, Server, running_server
+from serverkit import BASE, ELEMENTS_GRAPH, Server
+from writekit import TOKEN
 
 ND = BASE + "id/element/Nd"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -21,7 +20,6 @@ EMPTY_PARTNER = BASE + "graph/partner/empty"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 CONSTRUCT = 'CONSTRUCT { ?s rdfs:label ?l } WHERE { ?s reekg:symbol "Nd" ; rdfs:label ?l }'
 CSV = {"Accept": "text/csv"}
-TOKEN = "protocol-fixes-token"
 
 
 def csv_rows(answer) -> list[str]:
@@ -54,12 +52,8 @@ def test_a_relative_iri_reaches_no_further_than_before(server):
 
 
 @pytest.fixture(scope="module")
-def write_server(fixture_home, tmp_path_factory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("fixes-home") / "home"
-    shutil.copytree(fixture_home, home, symlinks=True)
-    log = tmp_path_factory.mktemp("fixes-log") / "serve.log"
-    with running_server(home, log, update_token=TOKEN, query_workers=1) as srv:
-        yield srv
+def write_server(writable_server) -> Server:
+    return writable_server  # the session's writable curated server (tests/server/conftest.py)
 
 
 def test_a_relative_iri_in_an_update_resolves_against_the_update_endpoint(write_server):

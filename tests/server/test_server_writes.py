@@ -4,21 +4,14 @@ outbound request), writes off without a token, and a write's timings."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
 import pytest
-from serverkit import Server, running_server
-from writekit import AUTH, TOKEN, UPDATE, WriteCases, comment_insert, update
+from serverkit import Server
+from writekit import AUTH, UPDATE, WriteCases, comment_insert, update
 
 
 @pytest.fixture(scope="module")
-def write_server(curated_home, tmp_path_factory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("write-home") / "home"
-    shutil.copytree(curated_home, home, symlinks=True)
-    log = tmp_path_factory.mktemp("write-log") / "serve.log"
-    with running_server(home, log, update_token=TOKEN, max_request_bytes=200_000, query_workers=2) as srv:
-        yield srv
+def write_server(writable_server) -> Server:
+    return writable_server  # the session's writable curated server (tests/server/conftest.py)
 
 
 class TestWritesOnTheEmbeddedStore(WriteCases):
