@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from rdflib import Literal, URIRef
-from serverkit import BASE, BUILD_ID, fixture_quads, running_server, write_fixture_store
+from serverkit import BASE, BUILD_ID, fixture_quads, in_process, running_server, write_fixture_store
 
 from reekg.loaders.store import StoreHome
 
@@ -66,7 +68,7 @@ def test_answer_cache_mb_0_turns_it_off(tmp_path):
     nothing is counted as replayed, and no replay header or ETag from the cache is sent."""
     home = tmp_path / "home"
     write_fixture_store(home)
-    with running_server(home, tmp_path / "serve.log", answer_cache_mb=0) as srv:
+    with contextlib.nullcontext(in_process(home, answer_cache_mb=0)) as srv:  # the cache is the app's, in process
         answers = [srv.get(params=LOOKUP, headers=JSON) for _ in range(3)]
         assert all(a.status == 200 and labels(a) == {"neodymium", "钕"} for a in answers)
         assert [a.header("X-Cache") for a in answers] == ["", "", ""]
