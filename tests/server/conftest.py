@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from serverkit import Listener, Server, running_server, write_fixture_store
+from serverkit import InProcess, Listener, Server, in_process, running_server, write_fixture_store
 from writekit import TOKEN
 
 
@@ -27,6 +27,13 @@ def server(fixture_home, tmp_path_factory) -> Iterator[Server]:
     with running_server(fixture_home, log, max_rows=1000, max_request_bytes=20000, query_workers=2,
                         max_concurrent_queries=4) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def app_server(fixture_home) -> InProcess:
+    """The same service as `server` (the same store and caps), in process: for protocol, negotiation and page
+    cases, where no process, worker pool or socket is under test."""
+    return in_process(fixture_home, max_rows=1000, max_request_bytes=20000)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""The SPARQL 1.1 Protocol against a real `reekg serve` process, as a table of cases."""
+"""The SPARQL 1.1 Protocol as a table of cases, on the service in process (`app_server`); health, metrics and
+the access log against the real `reekg serve` process (`server`)."""
 
 from __future__ import annotations
 
@@ -125,15 +126,15 @@ CASES = [
 
 @pytest.mark.parametrize(("method", "params", "headers", "body", "status", "ctype", "fragment"),
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_protocol_case(server, method, params, headers, body, status, ctype, fragment):
+def test_protocol_case(app_server, method, params, headers, body, status, ctype, fragment):
     path = "/nope" if status == 404 else "/sparql"
-    answer = server.request(method, path, params=params, headers=headers, body=body)
+    answer = app_server.request(method, path, params=params, headers=headers, body=body)
     assert answer.status == status, answer.text
     assert ctype in answer.header("Content-Type")
     assert fragment in answer.text
 
 
-def test_answers_vary_on_accept_and_carry_a_request_id(server):
+def test_answers_vary_on_accept_and_carry_a_request_id(server):  # the real server: it names the build it read
     answer = server.get(params={"query": Q}, headers={"X-Request-Id": "abc-123"})
     assert "Accept" in answer.header("Vary")
     assert answer.header("X-Request-Id") == "abc-123"
@@ -141,37 +142,37 @@ def test_answers_vary_on_accept_and_carry_a_request_id(server):
     assert len(server.get(params={"query": Q}).header("X-Request-Id")) == 32
 
 
-def test_head_answers_headers_without_a_body(server):
-    answer = server.request("HEAD", params={"query": Q})
+def test_head_answers_headers_without_a_body(app_server):
+    answer = app_server.request("HEAD", params={"query": Q})
     assert answer.status == 200
     assert "application/sparql-results+json" in answer.header("Content-Type")
     assert answer.body == b""
 
 
-def test_options_lists_the_methods(server):
-    answer = server.request("OPTIONS")
+def test_options_lists_the_methods(app_server):
+    answer = app_server.request("OPTIONS")
     assert answer.status == 200
     assert {"GET", "POST", "HEAD", "OPTIONS"} <= {m.strip() for m in answer.header("Allow").split(",")}
     assert "Access-Control-Allow-Origin" not in answer.headers  # CORS is opt-in
 
 
-def test_a_capped_answer_says_so_in_header_and_body(server):
+def test_a_capped_answer_says_so_in_header_and_body(app_server):
     query = "SELECT ?s WHERE { ?s reekg:rank ?r }"
-    answer = server.get(params={"query": query})
+    answer = app_server.get(params={"query": query})
     assert answer.header("Reekg-Truncated") == "true; limit=1000"
     result = answer.json()
     assert len(result["results"]["bindings"]) == 1000
     assert result["head"]["link"][0].endswith("#truncated?limit=1000")
-    xml = server.get(params={"query": query, "format": "xml"})
+    xml = app_server.get(params={"query": query, "format": "xml"})
     assert "<link href=" in xml.text and xml.header("Reekg-Truncated")
-    graph = server.get(params={"query": "CONSTRUCT WHERE { ?s reekg:rank ?r }"})
+    graph = app_server.get(params={"query": "CONSTRUCT WHERE { ?s reekg:rank ?r }"})
     assert graph.text.startswith("# truncated: only the first 1000 triples")
-    whole = server.get(params={"query": Q})
+    whole = app_server.get(params={"query": Q})
     assert "Reekg-Truncated" not in {k.title() for k in whole.headers} and "link" not in whole.json()["head"]
 
 
-def test_language_tags_and_unicode_survive(server):
-    answer = server.get(params={"query": 'SELECT ?l WHERE { ?s reekg:symbol "Dy" ; rdfs:label ?l '
+def test_language_tags_and_unicode_survive(app_server):
+    answer = app_server.get(params={"query": 'SELECT ?l WHERE { ?s reekg:symbol "Dy" ; rdfs:label ?l '
                                          'FILTER(langMatches(lang(?l), "zh-Hant")) }'})
     [binding] = answer.json()["results"]["bindings"]
     assert binding["l"]["value"] == "鏑"

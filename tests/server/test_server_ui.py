@@ -1,5 +1,6 @@
-"""The query page (issue 3, item 6) against the real server process: who gets the page, the vendored YASGUI
-and its cache headers, the saved queries on the page, and the plain form that works without JavaScript.
+"""The query page (issue 3, item 6) on the service in process (no process under test): who gets the page, the
+vendored YASGUI and its cache headers, the saved queries on the page, and the plain form that works without
+JavaScript.
 
 (A real browser test comes with a later issue; here the page is read as HTML.)
 """
@@ -70,8 +71,8 @@ class Page(HTMLParser):
     ("/query", "application/sparql-results+json"),  # /query is the page whatever the client asks
     ("/query", ""),
 ])
-def test_browsers_get_the_query_page(server, path, accept):
-    answer = server.get(path, headers={"Accept": accept} if accept else {})
+def test_browsers_get_the_query_page(app_server, path, accept):
+    answer = app_server.get(path, headers={"Accept": accept} if accept else {})
     assert answer.status == 200
     assert answer.header("content-type") == "text/html; charset=utf-8"
     assert "Accept" in answer.header("vary")
@@ -90,26 +91,26 @@ def test_browsers_get_the_query_page(server, path, accept):
     (BROWSER, {"query": LOOKUP}, 200, "application/sparql-results+xml"),  # a query is answered, never the page
     ("application/sparql-results+json", {"query": LOOKUP}, 200, "application/sparql-results+json"),
 ])
-def test_sparql_clients_never_get_the_page(server, accept, params, expected_status, expected_type):
-    answer = server.get("/sparql", params=params, headers={"Accept": accept} if accept else {})
+def test_sparql_clients_never_get_the_page(app_server, accept, params, expected_status, expected_type):
+    answer = app_server.get("/sparql", params=params, headers={"Accept": accept} if accept else {})
     assert answer.status == expected_status, answer.text
     assert answer.header("content-type").startswith(expected_type)
     assert "<html" not in answer.text
 
 
-def test_head_and_post_on_the_page_routes(server):
-    head = server.request("HEAD", "/query")
+def test_head_and_post_on_the_page_routes(app_server):
+    head = app_server.request("HEAD", "/query")
     assert head.status == 200 and head.body == b""
     assert head.header("content-type").startswith("text/html")
-    assert server.request("POST", "/query").status == 405
+    assert app_server.request("POST", "/query").status == 405
     # POST to /sparql without a query stays a protocol error, even from a browser
-    post = server.request("POST", "/sparql", headers={"Accept": BROWSER,
+    post = app_server.request("POST", "/sparql", headers={"Accept": BROWSER,
                                                       "Content-Type": "application/x-www-form-urlencoded"}, body=b"")
     assert post.status == 400 and post.header("content-type").startswith("text/plain")
 
 
-def test_the_page_is_accessible_and_loads_nothing_from_elsewhere(server):
-    page = Page(server.get("/query").text)
+def test_the_page_is_accessible_and_loads_nothing_from_elsewhere(app_server):
+    page = Page(app_server.get("/query").text)
     assert page.title.strip()
     assert page.all("html")[0].get("lang") == "en"
     assert len(page.all("main")) == 1
@@ -124,8 +125,8 @@ def test_the_page_is_accessible_and_loads_nothing_from_elsewhere(server):
     assert any("yasgui.min.css" in a.get("href", "") for a in page.all("link"))
 
 
-def test_the_vendored_assets_are_served_with_types_and_long_caching(server):
-    page = Page(server.get("/query").text)
+def test_the_vendored_assets_are_served_with_types_and_long_caching(app_server):
+    page = Page(app_server.get("/query").text)
     urls = [a["src"] for a in page.all("script") if a.get("src")]
     urls += [a["href"] for a in page.all("link") if a.get("rel") == "stylesheet"]
     urls += [a["href"] for a in page.all("a") if a.get("href", "").startswith("/assets/")]
@@ -133,14 +134,14 @@ def test_the_vendored_assets_are_served_with_types_and_long_caching(server):
                 "LICENSE": "text/plain; charset=utf-8", ".txt": "text/plain; charset=utf-8"}
     assert len(urls) >= 6
     for url in urls:
-        answer = server.get(url)
+        answer = app_server.get(url)
         assert answer.status == 200, url
         assert answer.header("content-type") == next(v for k, v in expected.items() if url.endswith(k)), url
         assert answer.header("cache-control") == "public, max-age=31536000, immutable"
         assert answer.header("x-content-type-options") == "nosniff"
         digest = url.split("/")[2]
         assert hashlib.sha256(answer.body).hexdigest().startswith(digest)
-        again = server.get(url, headers={"If-None-Match": answer.header("etag")})
+        again = app_server.get(url, headers={"If-None-Match": answer.header("etag")})
         assert again.status == 304 and again.body == b""
 
 
@@ -149,8 +150,8 @@ def test_the_vendored_assets_are_served_with_types_and_long_caching(server):
     "/assets/0000000000000000/../../pyproject.toml",
     "/assets/0000000000000000/nothing.js",
 ])
-def test_unknown_or_stale_assets_are_404(server, path):
-    assert server.get(path).status == 404
+def test_unknown_or_stale_assets_are_404(app_server, path):
+    assert app_server.get(path).status == 404
 
 
 def test_the_vendored_yasgui_matches_its_version_file():
@@ -166,8 +167,8 @@ def test_the_vendored_yasgui_matches_its_version_file():
         assert "sourceMappingURL" not in (folder / name).read_text(encoding="utf-8")[-300:]
 
 
-def test_the_page_lists_every_saved_query(server):
-    page = Page(server.get("/sparql", headers={"Accept": BROWSER}).text)
+def test_the_page_lists_every_saved_query(app_server):
+    page = Page(app_server.get("/sparql", headers={"Accept": BROWSER}).text)
     words = page.words()
     for query in library().values():
         assert " ".join(query.title.split()) in words, query.title
@@ -183,8 +184,8 @@ def test_the_page_lists_every_saved_query(server):
     assert [e["query"] for e in examples] == [q.text for q in library().values()]
 
 
-def test_the_plain_form_submits_a_query_and_gets_results(server):
-    page = Page(server.get("/query").text)
+def test_the_plain_form_submits_a_query_and_gets_results(app_server):
+    page = Page(app_server.get("/query").text)
     (form,) = page.all("form")
     assert form["method"] == "get" and form["action"] == "/sparql"
     (textarea,) = page.all("textarea")
@@ -198,14 +199,14 @@ def test_the_plain_form_submits_a_query_and_gets_results(server):
                                 ("tsv", "text/tab-separated-values")]:
         assert value in formats
         query = urllib.parse.urlencode({"query": LOOKUP, "format": value})
-        answer = server.get(f"{form['action']}?{query}", headers={"Accept": BROWSER})
+        answer = app_server.get(f"{form['action']}?{query}", headers={"Accept": BROWSER})
         assert answer.status == 200, answer.text
         assert answer.header("content-type").startswith(content_type)
         assert "neodymium" in answer.text
-    rows = json.loads(server.get(form["action"], params={"query": LOOKUP, "format": "json"},
+    rows = json.loads(app_server.get(form["action"], params={"query": LOOKUP, "format": "json"},
                                  headers={"Accept": BROWSER}).body)["results"]["bindings"]
     assert {r["label"]["value"] for r in rows} == {"neodymium", "钕"}
     construct = f"CONSTRUCT {{ <{NODE}> ?p ?o }} WHERE {{ <{NODE}> ?p ?o }}"
-    graph = server.get("/sparql", params={"query": construct, "format": "turtle"}, headers={"Accept": BROWSER})
+    graph = app_server.get("/sparql", params={"query": construct, "format": "turtle"}, headers={"Accept": BROWSER})
     assert graph.status == 200 and graph.header("content-type").startswith("text/turtle")
     assert "neodymium" in graph.text
