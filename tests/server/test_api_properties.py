@@ -15,14 +15,12 @@ import json
 import urllib.parse
 from collections import Counter
 
-import pyoxigraph as ox
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reekg.server import params
 from reekg.server.api import ROUTES, openapi_document, route
-from reekg.server.app import create_app
 
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -41,10 +39,8 @@ tally: Counter[str] = Counter()  # requests tried and 5xx answers, reported at t
 
 
 @pytest.fixture(scope="module")
-def client(curated_build, request):
-    store = ox.Store.read_only(str(curated_build.store_path))
-    app = create_app({"home": str(curated_build.store_path.parent.parent)}, store=store)
-    yield app.test_client()
+def client(app, request):
+    yield app.test_client()  # the session's in-process app over the curated build (tests/conftest.py)
     report(request.config, f"hostile requests in process: {tally['tried']} tried, {tally['5xx']} answered 5xx")
 
 
