@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reekg.errors import ReekgError
+
 
 @dataclass(frozen=True, order=True)
 class Place:
@@ -32,9 +34,15 @@ class Problem:
         return f"{self.place}: {self.message}"
 
 
-class LoadError(Exception):
-    """Input that cannot be turned into a valid graph; carries every problem found, not just the first."""
+class LoadError(ReekgError):
+    """Input that cannot be turned into a valid graph; carries every problem found, not just the first (as
+    ``errors``, each ``file:line:field: message``). ``str()`` is the summary and a line per problem."""
+
+    status = 422
 
     def __init__(self, problems: list[Problem], summary: str = "input rejected"):
         self.problems = problems
-        super().__init__(summary + "\n" + "\n".join(f"  {p}" for p in problems))
+        super().__init__(summary, errors=[str(p) for p in problems] or None)
+
+    def __str__(self) -> str:
+        return self.message + "\n" + "\n".join(f"  {p}" for p in self.problems)

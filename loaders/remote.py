@@ -37,6 +37,8 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib.term import Node
 
+from reekg.errors import ReekgError
+
 from .store import to_oxigraph
 
 log = logging.getLogger("reekg.loaders")
@@ -51,18 +53,20 @@ META_PREFIX = "meta#"  # under the base IRI: {base}meta#buildId, …
 BATCH_TRIPLES = 20_000
 
 
-class RemoteError(Exception):
-    """The remote store is down, slow or answered with an error; ``kind`` says which."""
+class RemoteError(ReekgError):
+    """The remote store is down, slow or answered with an error; ``kind`` says which, ``engine_status`` is the
+    HTTP status the engine answered (``status``, as for every ReekgError, is ours: 503)."""
 
-    def __init__(self, kind: str, message: str, *, status: int | None = None):
+    status = 503
+
+    def __init__(self, kind: str, message: str, *, engine_status: int | None = None):
         super().__init__(message)
         self.kind = kind
-        self.message = message
-        self.status = status
+        self.engine_status = engine_status
 
     @property
     def transient(self) -> bool:
-        return self.kind in ("unavailable", "timeout") or (self.status or 0) in (502, 503, 504)
+        return self.kind in ("unavailable", "timeout") or (self.engine_status or 0) in (502, 503, 504)
 
 
 @dataclass(frozen=True)
@@ -137,11 +141,11 @@ class RemoteStore:
                       "EndPointInternalError": 500}.get(type(exc).__name__)
             kind = "syntax" if status == 400 else "engine"
             raise RemoteError(kind, f"{what}: the remote store answered {status or 'an error'}: "
-                              f"{_engine_message(exc)}", status=status) from None
+                              f"{_engine_message(exc)}", engine_status=status) from None
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace") if exc.fp else ""
             raise RemoteError("engine", f"{what}: the remote store answered {exc.code}: "
-                              f"{' '.join(detail.split())[:2000] or exc.reason}", status=exc.code) from None
+                              f"{' '.join(detail.split())[:2000] or exc.reason}", engine_status=exc.code) from None
         except TimeoutError as exc:
             raise RemoteError("timeout", f"{what}: the remote store did not answer in time ({exc})") from None
         except urllib.error.URLError as exc:
@@ -203,7 +207,7 @@ class RemoteStore:
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace") if exc.fp else ""
             raise RemoteError("engine", f"Graph Store write: the remote store answered {exc.code}: "
-                              f"{' '.join(detail.split())[:2000] or exc.reason}", status=exc.code) from None
+                              f"{' '.join(detail.split())[:2000] or exc.reason}", engine_status=exc.code) from None
         except TimeoutError:
             raise RemoteError("timeout", "Graph Store write: the remote store did not answer in time") from None
         except urllib.error.URLError as exc:

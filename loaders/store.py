@@ -46,9 +46,10 @@ class HomeUnavailable(LoadError):
     """The home cannot be used as it is: not a folder, not writable, or none of its stores opens. The message
     is one line that names the cause; nothing was changed."""
 
+    status = 503
+
     def __init__(self, message: str):
         super().__init__([], message)
-        self.message = message
 
     def __str__(self) -> str:
         return self.message

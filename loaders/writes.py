@@ -52,6 +52,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
+from reekg.errors import ReekgError
+
 from .build import _build_lock, load_shapes, new_manifest, store_statistics, union_graph
 from .errors import LoadError, Place
 from .inference import compile_rules, infer_into
@@ -68,8 +70,10 @@ DEFAULT_GRAPH_NAME = "default"
 QUAD_FORMATS = frozenset({ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG})
 
 
-class WriteError(Exception):
+class WriteError(ReekgError):
     """Base of the write errors: a client's request that cannot be applied (nothing was written)."""
+
+    status = 400
 
 
 class WriteSyntaxError(WriteError):
@@ -79,6 +83,8 @@ class WriteSyntaxError(WriteError):
 class UnsupportedFormat(WriteError):
     """An RDF body of a media type we cannot read."""
 
+    status = 415
+
 
 class WriteRefused(WriteError):
     """A write this service never accepts: a reserved graph, source provenance, a graph outside our names."""
@@ -87,18 +93,26 @@ class WriteRefused(WriteError):
 class GraphNotFound(WriteError):
     """A Graph Store request names a graph that holds no triples."""
 
+    status = 404
 
-class StoreUnavailable(Exception):
+
+class StoreUnavailable(ReekgError):
     """The store that holds the served graph cannot be read or written (a remote store that is down, slow or
     failing); nothing was changed. The message names the cause in the engine's words."""
+
+    status = 503
 
 
 class WriteConflict(StoreUnavailable):
     """The served graph changed while the write was being checked (another writer published): not applied."""
 
+    status = 409
+
 
 class WriteInvalid(LoadError):
     """The write would leave the graph violating a SHACL shape; ``report`` holds the full report."""
+
+    status = 422
 
     def __init__(self, report: ValidationReport, results: list[dict[str, Any]]):
         self.report = report

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reekg.errors import ReekgError
 from reekg.loaders.namespaces import Namespaces
 from reekg.queries import Query, QueryParameterError, library
 
@@ -46,15 +47,13 @@ ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 _ID = re.compile(ID_PATTERN)
 
 
-class AnswerError(Exception):
-    """An error a client may see; ``status`` is its HTTP status, ``errors`` the details."""
+class AnswerError(ReekgError):
+    """A question asked wrongly; ``status`` is its HTTP status, ``errors`` the details."""
 
     status = 400
 
     def __init__(self, message: str, errors: list[Any] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors if errors is not None else [message]
+        super().__init__(message, errors=errors)
 
 
 class BadParameter(AnswerError):

@@ -6,12 +6,12 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from reekg import settings as settings_registry
-from reekg.loaders.errors import LoadError
+from reekg.errors import ReekgError, details
 from reekg.settings import SettingsError
 
 
@@ -22,15 +22,25 @@ def _settings(ctx: click.Context, **overrides: Any) -> dict[str, Any]:
         raise click.UsageError(str(exc)) from None
 
 
-def _fail(exc: LoadError) -> None:
-    lines = str(exc).splitlines()
-    click.echo(f"error: {lines[0]}", err=True)
-    for line in lines[1:]:
-        click.echo(line, err=True)
+def _fail(exc: ReekgError) -> NoReturn:
+    """``error: message`` and a line per detail (a problem's ``file:line``, a parameter, the closest ids)."""
+    click.echo(f"error: {exc.message}", err=True)
+    for detail in details(exc):
+        click.echo("  " + (detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False)), err=True)
     sys.exit(1)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The ``reekg`` group: every ReekgError a command raises ends here, the one place, as :func:`_fail`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ReekgError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", help="Folder of built stores [REEKG_HOME].")
 @click.option("--base-iri", help="Base of minted IRIs [REEKG_BASE_IRI].")
 @click.option("--data-dir", help="Curated tables to build from [REEKG_DATA_DIR].")
@@ -82,11 +92,8 @@ def build(ctx: click.Context, extra: tuple[Path, ...], drop_partner_graphs: bool
     from reekg.loaders.build import build as run_build
 
     settings = _settings(ctx)
-    try:
-        result = run_build(settings, extra_rdf=extra, progress=sys.stderr.isatty(),
-                           keep_partner_graphs=not drop_partner_graphs, validation=validation)
-    except LoadError as exc:
-        _fail(exc)
+    result = run_build(settings, extra_rdf=extra, progress=sys.stderr.isatty(),
+                       keep_partner_graphs=not drop_partner_graphs, validation=validation)
     if as_json:
         click.echo(json.dumps(result.manifest, indent=2))
         return
@@ -124,10 +131,7 @@ def validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
         else:
             extra.append(path)
     ns = Namespaces(settings["base_iri"])
-    try:
-        assembled = assemble(ns, data_dir, extra)
-    except LoadError as exc:
-        _fail(exc)
+    assembled = assemble(ns, data_dir, extra)
     report = run_validate(assembled.union(), load_shapes(ns), assembled.locate)
     for problem in report.problems:
         click.echo(f"{problem.severity.lower()}: {problem}", err=not report.conforms)
@@ -155,10 +159,7 @@ def check_ontology(ctx: click.Context, with_data: bool) -> None:
             click.echo(f"  {row}", err=True)
     graph = ontology
     if with_data:
-        try:
-            graph = assemble(ns).union()
-        except LoadError as exc:
-            _fail(exc)
+        graph = assemble(ns).union()
     started = time.perf_counter()
     try:
         report = hermit.check_consistency(graph)
@@ -233,13 +234,9 @@ _CLI_MAX_ROWS = 10_000_000
 
 def _remote_reply(settings: dict[str, Any], job: Any):
     """Run a Job on the remote store; an engine that is down, slow or failing exits 1 with its message."""
-    from reekg.server.errors import ServiceError
     from reekg.server.remote import RemoteBackend
 
-    try:
-        reply = RemoteBackend.from_settings(settings).execute(job, settings["query_timeout"])
-    except ServiceError as exc:
-        raise click.ClickException(exc.message) from None
+    reply = RemoteBackend.from_settings(settings).execute(job, settings["query_timeout"])
     if not reply.ok:
         what = "SPARQL syntax error" if reply.error == "syntax" else "the query failed"
         raise click.ClickException(f"{what}: {reply.message}")
@@ -302,16 +299,6 @@ def _answers(ctx: click.Context):
     return Answers(runner, ns, concentration_threshold=settings["concentration_threshold"])
 
 
-def _ask(compute) -> dict[str, Any]:
-    from reekg.answers import AnswerError
-
-    try:
-        return compute()
-    except AnswerError as exc:
-        detail = json.dumps(exc.errors, ensure_ascii=False) if exc.errors != [exc.message] else ""
-        raise click.ClickException(f"{exc.message} {detail}".strip()) from None
-
-
 def _emit(result: dict[str, Any], as_json: bool, columns: list[str], rows: list[dict[str, Any]]) -> None:
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -333,7 +320,7 @@ _status_on_option = click.option("--on", "on", help="Judge site statuses on this
 @click.pass_context
 def dependents(ctx: click.Context, element: str, unverified: bool, as_json: bool) -> None:
     """Subsystems and robots that depend on ELEMENT (a symbol), with each path."""
-    result = _ask(lambda: _answers(ctx).dependents(element, unverified))
+    result = _answers(ctx).dependents(element, unverified)
     _emit(result, as_json, ["subsystem", "robot", "component", "material", "role"], result["data"])
 
 
@@ -349,7 +336,7 @@ def trace(ctx: click.Context, subsystem: str, robot: str | None, element: str | 
           unverified: bool, as_json: bool) -> None:
     """Every path from SUBSYSTEM down to plants, mines and countries, each hop with its source, each site with
     its dated status, and the gaps (elements and stages with no supplier in the graph)."""
-    result = _ask(lambda: _answers(ctx).trace(subsystem, robot, element, unverified, on))
+    result = _answers(ctx).trace(subsystem, robot, element, unverified, on)
     rows = [{**r, "source": r["hopSources"].get("site"), "status": r["siteStatus"]["status"]}
             for r in result["data"]]
     _emit(result, as_json, ["element", "component", "material", "hop", "site", "status", "country", "source"], rows)
@@ -372,7 +359,7 @@ def trace(ctx: click.Context, subsystem: str, robot: str | None, element: str | 
 @click.pass_context
 def exposure(ctx: click.Context, robot: str, units: int, on: str | None, unverified: bool, as_json: bool) -> None:
     """Magnet and element masses of a ROBOT fleet, the controls in force, and concentration per stage."""
-    result = _ask(lambda: _answers(ctx).exposure(robot, units, on, unverified))
+    result = _answers(ctx).exposure(robot, units, on, unverified)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
@@ -413,7 +400,7 @@ def substitutes(ctx: click.Context, element: str, function: str | None, on: str 
                 min_temperature: int | None, unverified: bool, as_json: bool) -> None:
     """What can replace ELEMENT, ranked by penalty and maturity (and, with --min-temperature, by whether it
     holds that temperature), and whether it avoids export controls (yes / no / unknown)."""
-    result = _ask(lambda: _answers(ctx).substitutes(element, function, on, unverified, min_temperature))
+    result = _answers(ctx).substitutes(element, function, on, unverified, min_temperature)
     rows = [{**o, "avoidsControls": o["avoidsControlsStatus"],
              "stillUses": " ".join(f"{k}={v}" for k, v in o["stillUsesStatus"].items()),
              "temperature": (o.get("temperature") or {}).get("holds", "")} for o in result["data"]]
@@ -444,7 +431,7 @@ def scenario(ctx: click.Context, restrictions: tuple[str, ...], on: str | None, 
         if parts[2]:
             rule["stages"] = parts[2].split(",")
         rules.append(rule)
-    result = _ask(lambda: _answers(ctx).scenario(rules, on))
+    result = _answers(ctx).scenario(rules, on)
     rows = [{"kind": "subsystem", "id": s["subsystem"], "status": s["status"],
              "cut at": ", ".join(f"{i['element']}/{i['stage']}" for i in s["impacts"]),
              "remaining": ", ".join(f"{i['element']}: {_share(i)} ({', '.join(i['remainingSites']) or 'no site'})"
@@ -479,7 +466,7 @@ def _share(impact: dict[str, Any]) -> str:
 def sites(ctx: click.Context, element: str | None, stage: str | None, outside: str | None, status: str | None,
           on: str | None, unverified: bool, as_json: bool) -> None:
     """Mines and plants with their stages, country and dated status, e.g. heavy-RE separation outside China."""
-    result = _ask(lambda: _answers(ctx).sites(element, stage, outside, status, on, unverified))
+    result = _answers(ctx).sites(element, stage, outside, status, on, unverified)
     rows = [{**s, "stages": " ".join(s["stages"]), "status": s["status"]["status"],
              "as of": ((s["status"].get("asOf") or {}).get("text") or "")} for s in result["data"]]
     _emit(result, as_json, ["site", "country", "stages", "status", "as of"], rows)
@@ -494,7 +481,7 @@ def sites(ctx: click.Context, element: str | None, stage: str | None, outside: s
 @click.pass_context
 def coverage(ctx: click.Context, on: str | None, unverified: bool, as_json: bool) -> None:
     """Element × stage: how many sites the graph has, how many operate, the share it would use and its basis."""
-    result = _ask(lambda: _answers(ctx).coverage(on, unverified))
+    result = _answers(ctx).coverage(on, unverified)
     _emit(result, as_json, ["element", "stage", "sites", "operating", "share", "shareBasis", "newestYear"],
           result["data"])
     if not as_json:
@@ -507,7 +494,7 @@ def coverage(ctx: click.Context, on: str | None, unverified: bool, as_json: bool
 @click.pass_context
 def search(ctx: click.Context, text: str, as_json: bool) -> None:
     """Find any entity by its label in English or Chinese (traditional or simplified)."""
-    result = _ask(lambda: _answers(ctx).search(text))
+    result = _answers(ctx).search(text)
     _emit(result, as_json, ["rank", "kind", "id", "label", "matched"], result["data"])
 
 
@@ -547,15 +534,12 @@ def export(ctx: click.Context, out_dir: Path | None, as_json: bool) -> None:
 
     With store = sparql the release is read from the remote store (the graphs its meta graph lists)."""
     from reekg.loaders.releases import export_served
-    from reekg.loaders.remote import RemoteError
 
     settings = _settings(ctx)
     try:
         release = export_served(settings, out_dir)
     except (FileNotFoundError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
-    except RemoteError as exc:
-        raise click.ClickException(f"reading the remote store failed: {exc.message}") from None
     if as_json:
         click.echo(json.dumps({**release.info, "path": str(release.path)}, indent=2, ensure_ascii=False))
         return

@@ -26,6 +26,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from reekg.errors import ReekgError
 from reekg.loaders.namespaces import Namespaces
 
 _PARAM = re.compile(
@@ -34,12 +35,14 @@ _PARAM = re.compile(
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 
 
-class QueryParameterError(ValueError):
+class QueryParameterError(ReekgError, ValueError):
     """A parameter value that cannot be bound as its declared kind."""
+
+    status = 400
 
     def __init__(self, name: str, message: str):
         self.name = name
-        super().__init__(f"{name}: {message}")
+        super().__init__(f"{name}: {message}", errors=[{"parameter": name, "message": message}])
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from reekg.answers import SITE_STATUSES, STAGES, AnswerError, Answers, BadParameter
+from reekg.answers import SITE_STATUSES, STAGES, Answers, BadParameter
 from reekg.queries import Query
 
 from . import conneg
@@ -291,12 +291,6 @@ for _route in ROUTES:
     if _route.lists:
         bp.add_url_rule(_route.path + ".csv", endpoint=f"{_view.__name__}_csv", view_func=_view,
                         methods=[_route.method], defaults={"suffix": True})
-
-
-@bp.errorhandler(AnswerError)
-def _answer_error(exc: AnswerError) -> Response:
-    body = {"ok": False, "status": exc.status, "error": exc.message, "errors": exc.errors}
-    return Response(json.dumps(body, ensure_ascii=False), status=exc.status, mimetype="application/json")
 
 
 @bp.get("/openapi.json")

@@ -39,11 +39,11 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 
-from reekg.answers import AnswerError, BadParameter
+from reekg.answers import BadParameter
 from reekg.loaders.namespaces import Namespaces
 from reekg.queries import Query, parse, rebased
 
-from . import api, error_pages, pages, ui
+from . import api, pages, ui
 from .errors import NotFound
 
 bp = Blueprint("browse", __name__, template_folder="templates")
@@ -308,13 +308,6 @@ def _checked_kind(kind: str) -> int:
 def _html(template: str, status: int = 200, **context: Any) -> Response:
     """A page with the site's headers (no-cache, the CSP of the pages), drawn as the pages draw theirs."""
     return pages._render(template, status, **context)
-
-
-@bp.errorhandler(AnswerError)
-def _bad_parameter(exc: AnswerError) -> Response:
-    """A bad parameter: an HTML page for browsers, else the project's JSON error shape (naming the parameter)."""
-    as_json = request.path.endswith((".json", ".csv")) or request.path.startswith("/browse/")
-    return error_pages.respond(exc.status, exc.message, exc.errors, as_json=as_json)
 
 
 @bp.get("/doc/")

@@ -28,15 +28,11 @@ import click
 def serve(ctx: click.Context, dev: bool, **flags: Any) -> None:
     """Serve the graph over the SPARQL 1.1 Protocol at /sparql (builds the store first if there is none)."""
     from reekg.cli import _settings
-    from reekg.loaders.store import HomeUnavailable, StoreHome
+    from reekg.loaders.store import StoreHome
 
     settings = _settings(ctx, **flags)
     if settings["store"] == "embedded":
-        try:
-            StoreHome(settings["home"]).check()
-        except HomeUnavailable as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
+        StoreHome(settings["home"]).check()  # a HomeUnavailable ends the command as `error: …` (reekg.cli)
         failure = _prepare_in_child(settings)
         if failure:
             click.echo(f"error: {failure}", err=True)

@@ -1,6 +1,6 @@
 """Errors as pages for browsers (issue 14): a client that prefers ``text/html`` gets a small HTML page with the
 message and the site's navigation; every other client keeps the project's JSON error shape, and the SPARQL
-protocol routes keep ``text/plain`` (:func:`reekg.server.errors.error_response` asks :func:`wants_html` first).
+protocol routes keep ``text/plain``. Which error gets a page is decided in :func:`reekg.server.errors.error_response`.
 
 A browser is told apart as the query page does (:func:`reekg.server.ui.prefers_html`): its Accept header names
 HTML by type, at least as highly as anything else it names; ``*/*``, ``application/json`` or no Accept at all
@@ -9,7 +9,6 @@ get JSON. If the page itself cannot be drawn the client still gets the JSON erro
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -27,11 +26,6 @@ def wants_html() -> bool:
     from .ui import prefers_html
 
     return prefers_html(request.headers.get("Accept"), MultiDict())
-
-
-def json_error(status: int, message: str, errors: list[Any] | None = None) -> Response:
-    body = {"ok": False, "status": status, "error": message, "errors": errors or [message]}
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
 
 
 def html_error(status: int, message: str, errors: list[Any] | None = None) -> Response | None:
@@ -53,10 +47,3 @@ def html_error(status: int, message: str, errors: list[Any] | None = None) -> Re
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
-
-def respond(status: int, message: str, errors: list[Any] | None = None, *, as_json: bool = False) -> Response:
-    """An error in the form this client prefers: a page for a browser (unless ``as_json``), else JSON."""
-    page = html_error(status, message, errors) if not as_json and wants_html() else None
-    response = page if page is not None else json_error(status, message, errors)
-    response.vary.add("Accept")
-    return response

@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
+
+from reekg.errors import ReekgError, error_body
 
 log = logging.getLogger("reekg.server")
 
 
-class ServiceError(Exception):
-    """Base of every error a client may see; ``status`` is its HTTP status."""
+class ServiceError(ReekgError):
+    """An error of the service itself (the protocol, limits, writes); ``status`` is its HTTP status."""
 
     status = 500
     metric = "error"  # the `reason` label of reekg_query_rejections_total
-
-    def __init__(self, message: str, *, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.headers = headers or {}
 
 
 class BadRequest(ServiceError):
@@ -76,7 +75,7 @@ class ValidationFailed(ServiceError):
     metric = "invalid"
 
     def __init__(self, message: str, results: list[dict], report_turtle: str):
-        super().__init__(message)
+        super().__init__(message, errors=results)
         self.results = results
         self.report_turtle = report_turtle
 
@@ -137,9 +136,28 @@ class ServiceFailure(ServiceError):
     metric = "failure"
 
 
+# --- the one mapping of errors to responses -----------------------------------------------------------------
+
+PageRenderer = Callable[[int, str, list[Any]], Response]
+_PAGE_RENDERERS = "reekg.error_pages"  # app.extensions key: blueprint name -> its error page renderer
+
+
+def draws_its_own_error_pages(bp: Blueprint, render: PageRenderer) -> None:
+    """Let the HTML pages of ``bp`` draw a client's mistake (a 4xx :class:`ReekgError`) as a page of their own
+    (the pages link the closest ids of an unknown one). The status, and which errors get such a page, are still
+    decided here."""
+    bp.record_once(lambda state: state.app.extensions.setdefault(_PAGE_RENDERERS, {}).__setitem__(bp.name, render))
+
+
 def _is_protocol_route() -> bool:
     """The SPARQL protocol's query and update operations answer errors as text/plain."""
     return request.blueprint == "sparql" or request.path.rstrip("/") in ("/sparql", "/update")
+
+
+def _is_json_route() -> bool:
+    """The domain API, the browser's JSON routes and the list downloads answer JSON even to a browser."""
+    return request.blueprint == "api" or request.path.startswith(("/api/", "/browse/")) or request.path.endswith(
+        (".json", ".csv"))  # by path too: a 404 or 405 matched no route, so it has no blueprint
 
 
 def _prefers_turtle() -> bool:
@@ -154,48 +172,61 @@ def _prefers_turtle() -> bool:
     return quality("text/turtle") > quality("application/json")
 
 
+def json_error(status: int, message: str, errors: list[Any] | None = None, **extra: Any) -> Response:
+    """The project's JSON error shape as a response (the body from :func:`reekg.errors.error_body`)."""
+    return Response(json.dumps(error_body(status, message, errors, **extra), ensure_ascii=False), status=status,
+                    mimetype="application/json")
+
+
 def validation_response(exc: ValidationFailed) -> Response:
     """422 with the report: JSON (the project's error shape, results as objects), or the SHACL report graph
     as Turtle when the client prefers text/turtle."""
     if _prefers_turtle():
         response = Response(exc.report_turtle, status=exc.status, mimetype="text/turtle")
     else:
-        body = {"ok": False, "status": exc.status, "error": exc.message, "errors": exc.results,
-                "report_turtle": exc.report_turtle}
-        response = Response(json.dumps(body), status=exc.status, mimetype="application/json")
+        response = json_error(exc.status, exc.message, exc.results, report_turtle=exc.report_turtle)
     response.vary.add("Accept")
     return response
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
-    """The body of an error in the style of the route it happened on."""
+def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+                   errors: list[Any] | None = None, *, own_page: bool = False) -> Response:
+    """The error in the style of the route it happened on: text/plain on the SPARQL protocol routes; the
+    page's own error page where ``own_page`` and its blueprint draws one; JSON on the API and downloads; an
+    HTML page for a browser that prefers one (issue 14); else the JSON error shape."""
+    from .error_pages import html_error, wants_html
+
+    render = current_app.extensions.get(_PAGE_RENDERERS, {}).get(request.blueprint) if own_page else None
     if _is_protocol_route():
         response = Response(message.rstrip("\n") + "\n", status=status, mimetype="text/plain")
-        response.vary.add("Accept")
+    elif render is not None:
+        response = render(status, message, errors if errors is not None else [message])
     else:
-        from .error_pages import html_error, wants_html
-
-        page = html_error(status, message) if wants_html() else None  # a browser gets a page (issue 14)
-        body = {"ok": False, "status": status, "error": message, "errors": [message]}
-        response = page if page is not None else Response(json.dumps(body), status=status,
-                                                          mimetype="application/json")
-        response.vary.add("Accept")
+        page = html_error(status, message, errors) if not _is_json_route() and wants_html() else None
+        response = page if page is not None else json_error(status, message, errors)
+    response.vary.add("Accept")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
 
 
+def _our_fault(status: int) -> bool:
+    """A 500 is our fault and its message stays in the log; a 502/503/504 names a store or engine that is
+    down, busy or slow, which the client may wait out."""
+    return status >= 500 and status not in (502, 503, 504)
+
+
 def register(app: Flask) -> None:
     """Map every error to a response, in one place."""
 
-    @app.errorhandler(ServiceError)
-    def _service_error(exc: ServiceError) -> Response:
+    @app.errorhandler(ReekgError)
+    def _reekg_error(exc: ReekgError) -> Response:
         if isinstance(exc, ValidationFailed):
             return validation_response(exc)
-        if exc.status >= 500 and not isinstance(exc, Busy | QueryTimeout | NotReady):
+        if _our_fault(exc.status):
             log.error("request %s failed: %s", g.get("request_id"), exc.message)
             return error_response(exc.status, f"internal error (request id {g.get('request_id')})")
-        return error_response(exc.status, exc.message, exc.headers)
+        return error_response(exc.status, exc.message, exc.headers, exc.errors, own_page=exc.status < 500)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

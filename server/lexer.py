@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from reekg.errors import ReekgError
+
 _PN_ESC = r"\\[_~.\-!$&'()*+,;=/?#@%]"
 _TOKEN = re.compile(
     r"""
@@ -58,8 +60,10 @@ DEFAULT_MAX_TOKENS = 10_000
 _OPEN, _CLOSE, _UNARY = frozenset("{(["), frozenset("})]"), frozenset("!^-+")
 
 
-class RefusedQuery(ValueError):
+class RefusedQuery(ReekgError, ValueError):
     """A query that would reach outside the store, or is not a query at all; the message names the clause."""
+
+    status = 400
 
 
 @dataclass

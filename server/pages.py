@@ -24,7 +24,7 @@ from werkzeug.routing import BuildError
 
 from reekg.answers import ID_PATTERN, STAGES, AnswerError
 
-from . import api, ui
+from . import api, errors, ui
 from .params import check_body
 
 bp = Blueprint("pages", __name__, template_folder="templates")
@@ -87,17 +87,20 @@ def _render(template: str, status: int = 200, **context: Any) -> Response:
     return response
 
 
-@bp.errorhandler(AnswerError)
-def _answer_error(exc: AnswerError) -> Response:
-    """A bad or unknown parameter as a page: the message and, for an unknown id, links to the closest ids."""
+def _error_page(status: int, message: str, details: list[Any]) -> Response:
+    """A bad or unknown parameter as a page: the message and, for an unknown id, links to the closest ids
+    (reekg.server.errors decides when a page answers and with which status)."""
     closest = []
-    for error in exc.errors:
+    for error in details:
         if not isinstance(error, dict):
             continue
         for match in error.get("closest") or []:
             closest.append({**match, "href": _suggestion(error.get("parameter"), match["id"])})
-    return _render("pages/error.html", status=exc.status, title="Not found" if exc.status == 404 else "Bad request",
-                   message=exc.message, closest=closest)
+    return _render("pages/error.html", status=status, title="Not found" if status == 404 else "Bad request",
+                   message=message, closest=closest)
+
+
+errors.draws_its_own_error_pages(bp, _error_page)
 
 
 def _suggestion(parameter: str | None, ident: str) -> str | None:

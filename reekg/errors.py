@@ -1,0 +1,53 @@
+"""The one root of every error a user of reekg may see, and the one builder of the JSON error body.
+
+Each error carries the HTTP status it answers with (a bad parameter 400, not found 404, a conflict 409, data that
+breaks a shape 422, a store that is down 503, our own fault 500), a plain ``message`` and ``errors``, the details
+(a parameter, a JSON pointer, a ``file:line``), so the service maps every one to a response in one place
+(:func:`reekg.server.errors.register`) and the CLI prints every one as ``error: message`` (:mod:`reekg.cli`).
+Nothing here imports Flask: the loaders raise these errors too, and they never import Flask.
+
+The classes live beside the code that raises them and all derive from :class:`ReekgError`::
+
+    ReekgError (500)
+    ├── ServiceError (500, reekg.server.errors) — BadRequest 400, NotFound 404, ValidationFailed 422, Busy 503, …
+    ├── AnswerError (400, reekg.answers) — BadParameter 400, UnknownId 404
+    ├── QueryParameterError (400, reekg.queries)
+    ├── RefusedQuery (400, reekg.server.lexer)
+    ├── LoadError (422, reekg.loaders.errors) — WriteInvalid 422, HomeUnavailable 503
+    ├── WriteError (400, reekg.loaders.writes) — WriteSyntaxError 400, WriteRefused 400, GraphNotFound 404, …
+    ├── StoreUnavailable (503, reekg.loaders.writes) — WriteConflict 409
+    └── RemoteError (503, reekg.loaders.remote)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReekgError(Exception):
+    """An error a user may see: ``status`` is its HTTP status, ``message`` one plain sentence, ``errors`` the
+    details (strings, or objects naming a ``parameter``), ``headers`` any the response must carry."""
+
+    status = 500
+
+    def __init__(self, message: str, *, errors: list[Any] | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = list(errors) if errors is not None else [message]
+        self.headers = dict(headers or {})
+
+    def body(self) -> dict[str, Any]:
+        """This error's JSON body."""
+        return error_body(self.status, self.message, self.errors)
+
+
+def error_body(status: int, message: str, errors: list[Any] | None = None, **extra: Any) -> dict[str, Any]:
+    """The project's JSON error shape, ``{"ok": false, "status", "error", "errors"}`` (plus ``extra``, e.g. the
+    SHACL report of a 422); ``errors`` defaults to the message alone."""
+    return {"ok": False, "status": status, "error": message,
+            "errors": list(errors) if errors is not None else [message], **extra}
+
+
+def details(exc: ReekgError) -> list[Any]:
+    """The details of ``exc`` beyond its message (nothing when ``errors`` only repeats it)."""
+    return [] if exc.errors == [exc.message] else exc.errors
