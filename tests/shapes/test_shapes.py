@@ -108,10 +108,18 @@ def test_every_shape_has_a_plain_english_message_and_a_severity(graph_name):
         assert len(set(graph.objects(shape, SH.severity))) == 1, f"rsh:{name} needs exactly one sh:severity"
 
 
-def test_share_tolerance_is_a_value_in_the_shapes_graph():
+@pytest.mark.parametrize(("second_share", "fires"), [("0.31", False), ("0.32", False), ("0.33", True),
+                                                     ("0.35", True)])
+def test_share_tolerance_is_a_value_in_the_shapes_graph_that_the_sum_shape_applies(second_share, fires):
+    """0.70 + a second share: up to 1 + 0.02 passes (USGS rounding), past it the sum shape fires."""
     tolerance = data_shapes().value(URIRef(SHAPES_NAMESPACE + "ShareOfWorldSum"),
                                     URIRef(SHAPES_NAMESPACE + "shareSumTolerance"))
     assert tolerance is not None and float(tolerance) == pytest.approx(0.02)
+    text = (FIXTURES / "ShareOfWorldSum.ttl").read_text(encoding="utf-8")
+    assert "reekg:shareOfWorld 0.35 ." in text
+    data = Graph().parse(data=text.replace("reekg:shareOfWorld 0.35 .", f"reekg:shareOfWorld {second_share} ."),
+                         format="turtle")
+    assert (SHAPES_NAMESPACE + "ShareOfWorldSum" in fired(validate(data, data_shapes()))) is fires
 
 
 def test_valid_graph_conforms_to_every_data_shape():
