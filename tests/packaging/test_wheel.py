@@ -46,6 +46,13 @@ def test_the_installed_package_imports_every_subpackage_from_site_packages(insta
             " 'static/vendor/world_atlas/countries-110m.geo.json', 'static/vendor/world_atlas/LICENSE'));"
             "assert len(library()) >= 10;"
             "from reekg.server.browse import queries; assert {'entities', 'suggest', 'sites'} <= set(queries());"
+            # the app imports every blueprint module (the ld package among them) from the installed wheel
+            "import pyoxigraph, reekg.loaders.releases, reekg.loaders.diff; from reekg.server.app import create_app;"
+            "app = create_app({}, store=pyoxigraph.Store());"
+            "assert {'ld', 'api', 'pages', 'browse', 'sparql'} <= set(app.blueprints), sorted(app.blueprints);"
+            "rules = {r.rule for r in app.url_map.iter_rules()};"
+            "assert {'/id/<kind>/<ident>', '/ontology', '/dumps/', '/catalog', '/map'} <= rules, sorted(rules);"
+            "assert app.test_client().get('/healthz').status_code == 200;"
             "print(reekg.loaders.build.default_data_dir())")
     result = subprocess.run([str(installed / "bin" / "python"), "-c", code], cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
