@@ -189,23 +189,12 @@ def query(ctx: click.Context, sparql: str, fmt: str) -> None:
     import pyoxigraph as ox
 
     from reekg.loaders.namespaces import Namespaces
-    from reekg.loaders.store import StoreHome
 
     settings = _settings(ctx)
     ns = Namespaces(settings["base_iri"])
     if sparql == "-":
         sparql = sys.stdin.read()
-    if settings["store"] == "sparql":
-        result = _remote_query(settings, sparql)
-    else:
-        try:
-            store = StoreHome(settings["home"]).open()
-        except FileNotFoundError as exc:
-            raise click.ClickException(str(exc)) from None
-        try:
-            result = store.query(sparql, use_default_graph_as_union=True, prefixes=ns.prefixes())
-        except SyntaxError as exc:
-            raise click.ClickException(f"SPARQL syntax error: {exc}") from None
+    result = _query_results(settings, sparql)
     if isinstance(result, ox.QueryBoolean):
         click.echo(json.dumps({"head": {}, "boolean": bool(result)}) if fmt == "json" else str(bool(result)).lower())
         return
@@ -226,17 +215,19 @@ def query(ctx: click.Context, sparql: str, fmt: str) -> None:
     click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
 
 
-# The CLI reads the remote store (store = sparql) through the service's remote backend, so a query means the
-# same there as at /sparql (the dataset of the meta graph, parameters as terms, engine deviations made good).
-# It is a local user's tool: no row cap short of this one.
+# The CLI reads a store through the backend the service uses (reekg.read.open_backend; the embedded store opened
+# read-only in this process), so a query means the same as at /sparql (on the remote store: the dataset of the
+# meta graph, parameters as terms, engine deviations made good). It is a local user's tool: no row cap short of
+# this one.
 _CLI_MAX_ROWS = 10_000_000
 
 
-def _remote_reply(settings: dict[str, Any], job: Any):
-    """Run a Job on the remote store; an engine that is down, slow or failing exits 1 with its message."""
-    from reekg.server.remote import RemoteBackend
+def _run_job(settings: dict[str, Any], job: Any):
+    """Run a Job on the served store; a query that fails, or an engine that is down or slow, exits 1 with its
+    message."""
+    from reekg.read import open_backend
 
-    reply = RemoteBackend.from_settings(settings).execute(job, settings["query_timeout"])
+    reply = open_backend(settings, in_process=True).execute(job, settings["query_timeout"])
     if not reply.ok:
         what = "SPARQL syntax error" if reply.error == "syntax" else "the query failed"
         raise click.ClickException(f"{what}: {reply.message}")
@@ -245,18 +236,18 @@ def _remote_reply(settings: dict[str, Any], job: Any):
     return reply
 
 
-def _remote_query(settings: dict[str, Any], sparql: str):
-    """The answer of ``reekg query`` on the remote store, as pyoxigraph's results (a list of triples for a
-    graph) so that every output format is written as for the embedded store."""
+def _query_results(settings: dict[str, Any], sparql: str):
+    """The answer of ``reekg query`` as pyoxigraph's results (a list of triples for a graph), so that every
+    output format is written the same way whichever store answered."""
     import pyoxigraph as ox
 
     from reekg.loaders.namespaces import Namespaces
-    from reekg.server.execution import Job
+    from reekg.read import Job
 
     ns = Namespaces(settings["base_iri"])
     job = Job(query=sparql, result_format="json", graph_format="n-triples", max_rows=_CLI_MAX_ROWS,
               prefixes=ns.prefixes())
-    reply = _remote_reply(settings, job)
+    reply = _run_job(settings, job)
     if reply.kind == "graph":
         return list(ox.parse(reply.body, format=ox.RdfFormat.N_TRIPLES))
     return ox.parse_query_results(reply.body, format=ox.QueryResultsFormat.JSON)
@@ -274,13 +265,13 @@ def _answers(ctx: click.Context):
     settings = _settings(ctx)
     ns = Namespaces(settings["base_iri"])
     if settings["store"] == "sparql":
-        from reekg.server.execution import Job, encode_term
+        from reekg.read.jobs import Job, encode_term
 
         def remote_runner(query, params):
             bindings = query.bind(ns, **params)
             job = Job(query=query.text, result_format="json", max_rows=_CLI_MAX_ROWS, prefixes=ns.prefixes(),
                       substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
-            reply = _remote_reply(settings, job)
+            reply = _run_job(settings, job)
             return json.loads(reply.body)["results"]["bindings"], reply.build_id
 
         return Answers(remote_runner, ns, concentration_threshold=settings["concentration_threshold"])

@@ -25,10 +25,10 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from reekg.answers import SITE_STATUSES, STAGES, Answers, BadParameter
 from reekg.queries import Query
+from reekg.read.jobs import Job, encode_term
 
 from . import conneg
 from .errors import ServiceFailure, UnsupportedMediaType
-from .execution import Job, encode_term
 from .params import ID_SCHEMA, Param, json_body, query_params
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

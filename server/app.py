@@ -2,9 +2,10 @@
 
 ``create_app(config=None, *, store=None, backend=None)``: settings come from the registry in
 :mod:`reekg.settings` (defaults, then ``REEKG_*`` variables, then ``config``). Collaborators are
-parameters: by default queries run in a :class:`~reekg.server.pool.ProcessPool` over the store under the
+parameters: by default queries run in a :class:`~reekg.read.pool.ProcessPool` over the store under the
 ``home`` setting (or on a remote SPARQL store when the ``store`` setting is ``sparql``); pass ``store`` (a
-pyoxigraph Store) to run them in process without a time limit (tests, embedding), or any ``backend``.
+pyoxigraph Store) to run them in process without a time limit (tests, embedding), or any ``backend``
+(:func:`reekg.read.open_backend` is the one decision, shared with the CLI).
 
 Blueprints: ``sparql`` (the protocol), ``writes`` (Update, Graph Store, /validate; off unless ``update_token``
 is set; on either kind of store, see :mod:`reekg.loaders.writes`), ``ops`` (health, readiness, metrics). The
@@ -27,10 +28,10 @@ from flask import Flask, Response, g, request
 
 from reekg import settings as settings_registry
 from reekg.loaders.namespaces import Namespaces
+from reekg.read import Backend, open_backend
 
 from . import errors
 from .metrics import Metrics
-from .pool import Backend, InlineBackend, ProcessPool
 
 access_log = logging.getLogger("reekg.access")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` would pass a final newline
@@ -46,17 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     if backend is None:
-        if store is not None:
-            backend = InlineBackend(store)
-        elif settings["store"] == "sparql":
-            from .remote import RemoteBackend
-
-            backend = RemoteBackend.from_settings(settings)
-        else:
-            backend = ProcessPool(settings["home"], workers=settings["query_workers"],
-                                  max_concurrent=settings["max_concurrent_queries"],
-                                  long_after=settings["long_query_seconds"], extra=settings["query_extra_workers"],
-                                  fair=settings["query_fairness"])
+        backend = open_backend(settings, store=store)
     app.extensions["reekg.backend"] = backend
     app.extensions["reekg.namespaces"] = Namespaces(settings["base_iri"])
     metrics = Metrics()

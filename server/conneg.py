@@ -18,7 +18,7 @@ from .errors import BadRequest, NotAcceptable
 
 @dataclass(frozen=True)
 class Choice:
-    name: str  # the serialiser's name in reekg.server.execution
+    name: str  # the serialiser's name in reekg.read.jobs
     media_type: str  # what the Content-Type says
     aliases: tuple[str, ...] = ()  # other media types that ask for the same serialisation
 

@@ -16,124 +16,28 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from reekg.errors import ReekgError, error_body
+from reekg.errors import (  # noqa: F401 (re-exported until the rename)
+    BadRequest,
+    Busy,
+    Forbidden,
+    NotAcceptable,
+    NotFound,
+    NotReady,
+    PayloadTooLarge,
+    QueryError,
+    QueryTimeout,
+    ReekgError,
+    Refused,
+    ServiceError,
+    ServiceFailure,
+    Unauthorized,
+    UnsupportedMediaType,
+    UriTooLong,
+    ValidationFailed,
+    error_body,
+)
 
 log = logging.getLogger("reekg.server")
-
-
-class ServiceError(ReekgError):
-    """An error of the service itself (the protocol, limits, writes); ``status`` is its HTTP status."""
-
-    status = 500
-    metric = "error"  # the `reason` label of reekg_query_rejections_total
-
-
-class BadRequest(ServiceError):
-    status = 400
-    metric = "bad_request"
-
-
-class QueryError(BadRequest):
-    """The query does not parse, or cannot be evaluated as written."""
-
-    metric = "syntax"
-
-
-class Refused(BadRequest):
-    """A request this endpoint will not run: an update on the query operation, SERVICE, a foreign FROM."""
-
-    metric = "refused"
-
-
-class Unauthorized(ServiceError):
-    """A write without credentials (RFC 6750: the answer names the Bearer scheme)."""
-
-    status = 401
-    metric = "unauthorized"
-
-    def __init__(self, message: str):
-        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="reekg"'})
-
-
-class Forbidden(ServiceError):
-    """A wrong token, or writes turned off."""
-
-    status = 403
-    metric = "forbidden"
-
-
-class NotFound(ServiceError):
-    status = 404
-    metric = "not_found"
-
-
-class ValidationFailed(ServiceError):
-    """A write that would break a SHACL shape; ``results`` are the report in plain words (focus, path,
-    message, severity) and ``report_turtle`` the SHACL validation report graph."""
-
-    status = 422
-    metric = "invalid"
-
-    def __init__(self, message: str, results: list[dict], report_turtle: str):
-        super().__init__(message, errors=results)
-        self.results = results
-        self.report_turtle = report_turtle
-
-
-class NotAcceptable(ServiceError):
-    status = 406
-    metric = "not_acceptable"
-
-
-class PayloadTooLarge(ServiceError):
-    status = 413
-    metric = "too_large"
-
-
-class UriTooLong(ServiceError):
-    status = 414
-    metric = "too_large"
-
-
-class UnsupportedMediaType(ServiceError):
-    status = 415
-    metric = "unsupported_media_type"
-
-
-class Busy(ServiceError):
-    """Past the concurrency cap: try again shortly."""
-
-    status = 503
-    metric = "busy"
-
-    def __init__(self, message: str, retry_after: int = 1):
-        super().__init__(message, headers={"Retry-After": str(retry_after)})
-
-
-class QueryTimeout(ServiceError):
-    """The query ran past its time limit and its worker was stopped."""
-
-    status = 503
-    metric = "timeout"
-
-    def __init__(self, limit: float):
-        super().__init__(f"query stopped: it ran past its time limit of {limit:g} s")
-        self.limit = limit
-
-
-class NotReady(ServiceError):
-    status = 503
-    metric = "not_ready"
-
-    def __init__(self, message: str):
-        super().__init__(message, headers={"Retry-After": "5"})
-
-
-class ServiceFailure(ServiceError):
-    """Our fault, not the client's (a worker died, …)."""
-
-    status = 500
-    metric = "failure"
 
 
 # --- the one mapping of errors to responses -----------------------------------------------------------------

@@ -15,6 +15,9 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
+from reekg.read import Backend
+from reekg.read.jobs import Job
+
 from . import conneg, lexer, ui
 from .errors import (
     BadRequest,
@@ -26,8 +29,6 @@ from .errors import (
     UnsupportedMediaType,
     UriTooLong,
 )
-from .execution import Job
-from .pool import Backend
 
 bp = Blueprint("sparql", __name__)
 
@@ -214,7 +215,7 @@ def service_description(params: MultiDict) -> Response:
         named = ox.BlankNode()
         triples += [ox.Triple(dataset, sd("namedGraph"), named), ox.Triple(named, rdf_type, sd("NamedGraph")),
                     ox.Triple(named, sd("name"), ox.NamedNode(name))]
-    from .execution import GRAPH_FORMATS
+    from reekg.read.jobs import GRAPH_FORMATS
 
     extra = {"prefixes": {"sd": SD, "formats": FORMATS}} if choice.name in ("turtle", "trig") else {}
     body = ox.serialize(triples, format=GRAPH_FORMATS[choice.name], **extra) or b""

@@ -37,6 +37,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from reekg.loaders import writes
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import HomeUnavailable
+from reekg.read.jobs import Job, on_engine_stack
+from reekg.read.remote import RemoteUnavailable
 
 from . import conneg, lexer
 from .errors import (
@@ -53,8 +55,6 @@ from .errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from .execution import Job, on_engine_stack
-from .remote import RemoteUnavailable
 
 bp = Blueprint("writes", __name__)
 

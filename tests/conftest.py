@@ -55,7 +55,7 @@ def curated_dataset():
 
 @pytest.fixture(scope="session")
 def app(curated_build):
-    """The service over the curated build, in process (InlineBackend), opened read-only once per session."""
+    """The service over the curated build, in process (InProcessBackend), opened read-only once per session."""
     store = ox.Store.read_only(str(curated_build.store_path))
     return create_app({"home": str(curated_build.store_path.parent.parent)}, store=store)
 

@@ -14,10 +14,10 @@ from rdflib import Graph
 
 from reekg.loaders import releases
 from reekg.loaders.namespaces import Namespaces
+from reekg.read.jobs import GRAPH_FORMATS, Job
 
 from .. import conneg
 from ..errors import ServiceFailure
-from ..execution import GRAPH_FORMATS, Job
 
 # the templates stay in server/templates/ld/, beside the other blueprints' (the app's own folder finds them too)
 bp = Blueprint("ld", __name__, template_folder=str(Path(__file__).resolve().parent.parent / "templates"))

@@ -17,10 +17,10 @@ from reekg.loaders import diff as changes
 from reekg.loaders import releases
 from reekg.loaders.remote import RemoteError
 from reekg.loaders.store import HomeUnavailable, StoreHome, to_oxigraph
+from reekg.read.remote import RemoteUnavailable
 
 from .. import conneg
 from ..errors import NotFound, NotReady
-from ..remote import RemoteUnavailable
 from .documents import DATA_SUFFIXES, bp, document, negotiated, ns, render, settings, short, sparql_link, view_term
 
 _RELEASE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{12}")

@@ -77,10 +77,9 @@ from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.remote import RemoteError, RemoteStore, meta_graph, staging_graph
 from reekg.loaders.store import StoreHome
 from reekg.queries import library
-from reekg.server.app import create_app
-from reekg.server.execution import Job, encode_term, run
-from reekg.server.pool import InlineBackend
-from reekg.server.remote import (
+from reekg.read.embedded import InProcessBackend
+from reekg.read.jobs import Job, encode_term, run
+from reekg.read.remote import (
     NotSubstitutable,
     RemoteBackend,
     bind_values,
@@ -88,6 +87,7 @@ from reekg.server.remote import (
     keep_computed_iris,
     substitute_terms,
 )
+from reekg.server.app import create_app
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 sys.path.insert(0, str(Path(__file__).parent.parent / "competency"))
@@ -509,7 +509,7 @@ def test_the_store_setting_is_checked(runner):
 
 
 def test_inline_backend_is_untouched_by_the_remote_path(curated_home):
-    backend = InlineBackend(StoreHome(curated_home).open())
+    backend = InProcessBackend(StoreHome(curated_home).open())
     reply = backend.execute(Job(query="ASK { ?s a reekg:Mine }", prefixes=NS.prefixes()), 10)
     assert reply.ok and json.loads(reply.body)["boolean"] is True
     with pytest.raises(RemoteError):

@@ -30,9 +30,9 @@ from reekg.cli import main
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.releases import DUMP_FORMATS, export_store
 from reekg.loaders.remote import RemoteStore
+from reekg.read.jobs import Job
+from reekg.read.remote import RemoteBackend
 from reekg.server.app import create_app
-from reekg.server.execution import Job
-from reekg.server.remote import RemoteBackend
 
 NS = Namespaces()
 BASE = NS.base

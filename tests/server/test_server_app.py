@@ -9,8 +9,8 @@ import pytest
 from serverkit import fixture_quads
 
 from reekg.loaders.store import to_oxigraph
+from reekg.read.jobs import Reply
 from reekg.server.app import create_app
-from reekg.server.execution import Reply
 from reekg.settings import SettingsError
 
 
@@ -45,7 +45,7 @@ def test_cors_is_off_unless_origins_are_listed(store):
 
 class _Broken:
     def snapshot(self):
-        from reekg.server.pool import Snapshot
+        from reekg.read import Snapshot
 
         return Snapshot("x", frozenset())
 

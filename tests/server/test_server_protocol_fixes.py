@@ -162,8 +162,8 @@ class _RecordingRemote:
 
 
 def test_a_remote_store_resolves_relative_iris_against_this_endpoint_not_its_own():
-    from reekg.server.execution import Job
-    from reekg.server.remote import RemoteBackend
+    from reekg.read.jobs import Job
+    from reekg.read.remote import RemoteBackend
 
     remote = _RecordingRemote()
     reply = RemoteBackend(remote, BASE).execute(Job(query="SELECT ?x WHERE { BIND(<rel> AS ?x) }",

@@ -1,4 +1,4 @@
-"""Query backends: a pool of killable worker processes (the real one) and an in-process one for tests.
+"""The embedded store's query backend: a pool of killable worker processes, each holding the graph in memory.
 
 pyoxigraph has no timeout or cancellation in its Python API, so a query that must stop is run where it can
 be stopped: in a worker process that the pool kills (and replaces) when the time limit passes. Each worker
@@ -19,32 +19,16 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pyoxigraph as ox
 
+from reekg.errors import Busy, NotReady, QueryTimeout, ServiceFailure
 from reekg.loaders.store import MANIFEST, StoreHome
 
-from .errors import Busy, NotReady, QueryTimeout, ServiceFailure
-from .execution import Job, Reply, run
+from .jobs import Job, Reply, Snapshot, run
 
 log = logging.getLogger("reekg.server")
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The build a request runs against: its id and the names of its graphs."""
-
-    build_id: str
-    graphs: frozenset[str]
-    fallback: str | None = None  # why this is not the build ``current`` points at (see StoreHome.serving)
-
-
-class Backend(Protocol):
-    def snapshot(self) -> Snapshot: ...
-    def execute(self, job: Job, timeout: float) -> Reply: ...
-    def status(self) -> dict[str, Any]: ...
-    def close(self) -> None: ...
 
 
 def _build_id(path: Path) -> str:
@@ -98,27 +82,6 @@ class Catalog:
             self._snapshot = Snapshot(build_id, graphs, serving.fallback)
             self._key = key
             return self._snapshot
-
-
-class InlineBackend:
-    """Runs queries in the calling thread on a given store: no time limit (tests and embedding only)."""
-
-    def __init__(self, store: ox.Store, build_id: str = "inline"):
-        self.store = store
-        self.build_id = build_id
-
-    def snapshot(self) -> Snapshot:
-        graphs = frozenset(g.value for g in self.store.named_graphs() if isinstance(g, ox.NamedNode))
-        return Snapshot(self.build_id, graphs)
-
-    def execute(self, job: Job, timeout: float) -> Reply:
-        return run(self.store, job, self.build_id)
-
-    def status(self) -> dict[str, Any]:
-        return {"kind": "inline", "workers_ready": 1}
-
-    def close(self) -> None:
-        pass
 
 
 # --- the worker process ---------------------------------------------------------------------------
@@ -243,7 +206,7 @@ class ProcessPool:
         self.extra = max(0, extra) if fair else 0
         self.max_concurrent = max(1, max_concurrent)
         self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["reekg.server.pool"])  # respawns after a kill are then quick
+        self._ctx.set_forkserver_preload(["reekg.read.pool"])  # respawns after a kill are then quick
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a worker became idle, started or went
         self._idle: list[_Worker] = []

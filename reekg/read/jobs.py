@@ -1,6 +1,6 @@
 """Running one query on a pyoxigraph store and serialising its answer, with the row cap applied.
 
-This module runs inside the query worker processes (see :mod:`reekg.server.pool`) and, for tests and
+This module runs inside the query worker processes (see :mod:`reekg.read.pool`) and, for tests and
 embedding, in process. It imports no Flask. A job and its reply are plain picklable values.
 
 pyoxigraph can only serialise a whole result iterator, so capped SELECT results (we take ``max_rows + 1``
@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
@@ -94,6 +94,25 @@ class Reply:
     error: str = ""  # "syntax" or "evaluation" when not ok
     message: str = ""
     build_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The build a request runs against: its id and the names of its graphs."""
+
+    build_id: str
+    graphs: frozenset[str]
+    fallback: str | None = None  # why this is not the build ``current`` points at (see StoreHome.serving)
+
+
+class Backend(Protocol):
+    """What the server and the CLI run queries on (:func:`reekg.read.open_backend` opens one)."""
+
+    def snapshot(self) -> Snapshot: ...
+    def execute(self, job: Job, timeout: float) -> Reply: ...
+    def status(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
 
 
 T = TypeVar("T")

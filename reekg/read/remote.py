@@ -1,9 +1,9 @@
-"""The remote-store query backend (issue 6): the :class:`~reekg.server.pool.Backend` protocol over a remote
+"""The remote-store query backend (issue 6): the :class:`~reekg.read.jobs.Backend` protocol over a remote
 SPARQL 1.1 store (``store = sparql``).
 
-A :class:`~reekg.server.execution.Job` is forwarded to the remote query endpoint (after the app's own
+A :class:`~reekg.read.jobs.Job` is forwarded to the remote query endpoint (after the app's own
 safety checks, exactly as on the embedded store) and its answer is parsed with pyoxigraph and written again by
-the capped writers of :mod:`.execution`, so the row cap, the truncation signals and every output format
+the capped writers of :mod:`.jobs`, so the row cap, the truncation signals and every output format
 behave as on the embedded store.
 
 * Dataset: readers see the graphs the meta graph lists (see :mod:`reekg.loaders.remote`), named in the
@@ -11,7 +11,7 @@ behave as on the embedded store.
   and it hides staging graphs and Virtuoso's own system graphs (Virtuoso's default graph without FROM is every
   graph it holds, ``virtrdf:`` included).
 * Parameters: pyoxigraph's ``substitutions`` do not exist remotely, so :func:`substitute_terms` writes each
-  bound variable's N-Triples term in place of its tokens (found by the tokenizer of :mod:`.lexer`; the outer
+  bound variable's N-Triples term in place of its tokens (found by the tokenizer of :mod:`reekg.server.lexer`; the outer
   projection keeps ``(term AS ?p)``), which is what ``substitutions`` mean; where that cannot be done (``BIND …
   AS ?p``, ``VALUES ?p``, ``BOUND(?p)``) :func:`bind_values` puts a ``VALUES`` block at the start of every group
   instead (Virtuoso 7.2's compiler fails on many of those: SP031). Values are never spliced from request text.
@@ -33,12 +33,11 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from reekg.errors import NotReady, QueryTimeout
 from reekg.loaders.remote import RemoteError, RemoteStore
+from reekg.server import lexer
 
-from . import lexer
-from .errors import NotReady, QueryTimeout
-from .execution import Job, Reply, _boolean, _serialise, decode_term, graph_reply
-from .pool import Snapshot
+from .jobs import Job, Reply, Snapshot, _boolean, _serialise, decode_term, graph_reply
 
 SOLUTIONS_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8"
