@@ -26,13 +26,13 @@ from reekg import settings as settings_registry
 from reekg.loaders.build import build
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import StoreHome
-from reekg.queries import parse
+from reekg.questions.library import parse
 
 from . import engines
 from .client import Latency, Throughput, latency, throughput
 
 HERE = Path(__file__).resolve().parent
-TRACE_RQ = HERE.parent / "server" / "queries" / "trace.rq"
+TRACE_RQ = HERE.parent / "reekg" / "questions" / "sparql" / "trace.rq"
 # Values for the trace query's parameters (the rest keep their defaults or stay unbound if optional).
 TRACE_VALUES = {"subsystem": "subsystem/joint-actuation"}
 LOOKUP = ("SELECT ?l WHERE { <https://w3id.org/reekg/id/element/Nd> "
@@ -67,9 +67,9 @@ def trace_query(ns: Namespaces, **values: str) -> tuple[str, str]:
     block = f"VALUES ({names}) {{ ({terms}) }}\n"
     text, found = re.subn(r"\bWHERE\s*\{", lambda m: m.group(0) + "\n  " + block, query.text, count=1)
     if not found:
-        raise RuntimeError("server/queries/trace.rq has no WHERE {")
+        raise RuntimeError("reekg/questions/sparql/trace.rq has no WHERE {")
     bound = ", ".join(f"{v}={t}" for v, t in zip(names.split(), terms.split(), strict=True))
-    return f"server/queries/trace.rq ({bound})", prologue + text
+    return f"reekg/questions/sparql/trace.rq ({bound})", prologue + text
 
 
 def rows(engine: engines.Engine, query: str) -> int:

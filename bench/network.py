@@ -7,7 +7,7 @@ exported as N-Quads for the peers), one engine at a time on a loopback port:
   request runs its queries): latency (median, p95) of the analyst routes trace, dependents, exposure,
   substitutes and scenario through HTTP;
 * every engine — reekg, ``oxigraph serve`` (on disk), Virtuoso 7.2 (bulk-loaded with ``ld_dir``),
-  rdflib-endpoint — the traceability query (``server/queries/trace.rq`` on a synthetic subsystem, the same
+  rdflib-endpoint — the traceability query (``reekg/questions/sparql/trace.rq`` on a synthetic subsystem, the same
   text everywhere) through ``/sparql``, and the throughput of a small lookup with 8 and 32 client processes;
 * rdflib's own SPARQL engine in process (no HTTP) on the same query, for the 20× target;
 * the resident memory of each server's whole process tree after its runs.
@@ -213,8 +213,8 @@ def report(runs: list[SizeRun], args, load_before: float) -> str:
         f"- versions: {oxigraph_cli}, {packages}, Virtuoso open source 7.2 (Debian)",
         "- data: `reekg synth --scale N` (seed 0) + the curated tables, `reekg build --validate none`; the "
         "peers load the N-Quads export of that store",
-        f"- trace: `server/queries/trace.rq` on `subsystem/{SUBSYSTEM}` and `element/Dy`, the same text on every "
-        "engine (reekg with query_timeout=120, max_rows=1000000 so that nothing is cut); one "
+        f"- trace: `reekg/questions/sparql/trace.rq` on `subsystem/{SUBSYSTEM}` and `element/Dy`, the same text on "
+        "every engine (reekg with query_timeout=120, max_rows=1000000 so that nothing is cut); one "
         f"keep-alive client, {args.trace_warmup} warm-up then up to {args.trace_count} or {args.trace_seconds:g} s",
         f"- lookups: `{LOOKUP}` from {' and '.join(map(str, clients))} client processes, {args.seconds:g} s counted "
         "(the clients share the 2 cores with the server)",

@@ -1,7 +1,7 @@
 """Answers for analysts: dependents, trace, exposure, substitutes, scenario, search and entity pages.
 
 One place for the domain logic behind the JSON API (``reekg.server.api``) and the CLI: each answer runs
-named queries from ``server/queries`` (bound as typed terms, never by string formatting) through a
+named queries from ``reekg/questions/sparql`` (bound as typed terms, never by string formatting) through a
 *runner*, then shapes, sums and ranks their rows in Python. The runner is the only thing that differs:
 the server's runs in its killable query workers, the CLI's on the store directly.
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from reekg.errors import ReekgError
 from reekg.loaders.namespaces import Namespaces
-from reekg.queries import Query, QueryParameterError, library
+from reekg.questions.library import Query, QueryParameterError, library
 
 Row = dict[str, Any]
 # A runner takes a query and its parameter values and returns (rows as SPARQL JSON bindings, build id).
@@ -42,7 +42,7 @@ ESSENTIALLY_CUT = 0.01
 _NUMERIC = ("integer", "decimal", "double", "float", "long", "int", "short", "nonNegativeInteger")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
 # An id of ours: checked with fullmatch (Python's `$` would let "Dy\n" through). The API's parameter schemas
-# (reekg.server.params) publish this same pattern.
+# (reekg.questions.params) publish this same pattern.
 ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 _ID = re.compile(ID_PATTERN)
 

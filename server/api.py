@@ -24,12 +24,12 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 
 from reekg.answers import SITE_STATUSES, STAGES, Answers, BadParameter
-from reekg.queries import Query
+from reekg.questions.library import Query
+from reekg.questions.params import ID_SCHEMA, Param, json_body, query_params
 from reekg.read.jobs import Job, encode_term
 
 from . import conneg
 from .errors import ServiceFailure, UnsupportedMediaType
-from .params import ID_SCHEMA, Param, json_body, query_params
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -199,7 +199,7 @@ def _service() -> _Service:
 
 
 def _params(route: Route) -> dict[str, Any]:
-    """The query-string parameters of ``route``, typed (see :func:`reekg.server.params.query_params`)."""
+    """The query-string parameters of ``route``, typed (see :func:`reekg.questions.params.query_params`)."""
     values = query_params(route.query_params(), request.args, where=f"{bp.url_prefix}{route.path}")
     values.pop("format", None)
     return values
@@ -337,7 +337,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
                 "503": {"description": "busy, or a query ran past its time limit",
                         "content": {"application/json": {"schema": _ERROR_SCHEMA}}},
             },
-            "description": "SPARQL behind it: " + ", ".join(f"server/queries/{q}.rq" for q in route.queries),
+            "description": "SPARQL behind it: " + ", ".join(f"reekg/questions/sparql/{q}.rq" for q in route.queries),
         }
         if route.body:
             operation["requestBody"] = {"required": True, "content": {"application/json": {

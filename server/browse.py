@@ -17,8 +17,8 @@ parameters: a facet's value ids (repeat a parameter for "any of"), ``sort`` (``l
 ``-id``), ``page`` (from 1) and ``size`` (1-500, default 50). Every value is checked with ``re.fullmatch``
 (Python's ``$`` passes a final newline) and a bad one answers 400 naming the parameter.
 
-The questions are the ``.rq`` files of ``server/queries/browse/`` (kept out of the saved-query library, which the
-query page shows as examples); the kind and the typed text are bound as typed literals through the backend's
+The questions are the ``.rq`` files of ``reekg/questions/sparql/browse/`` (kept out of the saved-query library,
+which the query page shows as examples); the kind and the typed text are bound as typed literals through the backend's
 substitutions, never written into the query text. They run through the API's service, so they share its
 per-build answer cache and its row cap.
 """
@@ -41,7 +41,7 @@ from flask import Blueprint, Response, request, url_for
 
 from reekg.answers import BadParameter
 from reekg.loaders.namespaces import Namespaces
-from reekg.queries import Query, parse, rebased
+from reekg.questions.library import Query, parse, rebased
 
 from . import api, pages, ui
 from .errors import NotFound
@@ -75,9 +75,10 @@ STATUS_SHAPES = {"operating": "circle", "commissioning": "triangle", "under-cons
 
 @cache
 def queries(base: str | None = None) -> dict[str, Query]:
-    """The browser's queries (``server/queries/browse/*.rq``), under ``base``, each parse-checked at start-up."""
+    """The browser's queries (``reekg/questions/sparql/browse/*.rq``), under ``base``, each parse-checked at
+    start-up."""
     ns = Namespaces(base) if base else Namespaces()
-    folder = resources.files("reekg.server") / "queries" / "browse"
+    folder = resources.files("reekg.questions") / "sparql" / "browse"
     found = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".rq"):

@@ -23,9 +23,9 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from werkzeug.routing import BuildError
 
 from reekg.answers import ID_PATTERN, STAGES, AnswerError
+from reekg.questions.params import check_body
 
 from . import api, errors, ui
-from .params import check_body
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 

@@ -21,7 +21,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from reekg.queries import library
+from reekg.questions.library import library
 
 from .conneg import parse_accept
 

@@ -1,4 +1,4 @@
-"""The knowledge-graph issue's competency questions, each a named query of server/queries, with the expected
+"""The knowledge-graph issue's competency questions, each a named query of reekg/questions/sparql, with the expected
 answers from ../shared/sources/ (facts.md, seed-article.md). Numbers are compared by value, never lexically.
 
 The store is the session's real on-disk build (``curated_home``); the production-share and fleet questions are
@@ -18,7 +18,7 @@ from reekg import settings as settings_registry
 from reekg.loaders.build import build
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import StoreHome
-from reekg.queries import QueryParameterError, library
+from reekg.questions.library import QueryParameterError, library
 
 NS = Namespaces()
 ID = NS.base + "id/"

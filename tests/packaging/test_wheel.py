@@ -38,7 +38,7 @@ def test_the_installed_cli_builds_the_curated_graph_from_outside_the_checkout(in
 def test_the_installed_package_imports_every_subpackage_from_site_packages(installed, tmp_path):
     code = ("import reekg.ontology, reekg.shapes, reekg.loaders.build, reekg.server, reekg.data;"
             "from importlib.resources import files;"
-            "from reekg.queries import library;"
+            "from reekg.questions.library import library;"
             "web = files('reekg.server');"
             "assert all((web / f).is_file() for f in ('templates/pages/base.html', 'templates/ld/entity.html',"
             " 'templates/ui/query.html', 'static/vendor/echarts/VERSION', 'static/vendor/yasgui/LICENSE',"

@@ -25,7 +25,7 @@ Engine deviations the adapter handles, each named by a test here:
 * Virtuoso types a computed boolean (a comparison, ``&&``, ``BOUND(…)``, …) as an xsd:integer 1/0 → such
   expressions are cast with ``xsd:boolean(…)`` (``test_virtuoso_types_computed_booleans_as_booleans``).
 
-Virtuoso 7.2.5 deviations the library queries (server/queries/) are written around, in standard SPARQL that
+Virtuoso 7.2.5 deviations the library queries (reekg/questions/sparql/) are written around, in standard SPARQL that
 gives the same answer on every engine; each has a probe in ``test_portable_forms_answer_alike`` (the written
 form answers on the engine as on the embedded store, and, where the rewrite keeps the meaning, the deviant form
 answers alike on the embedded store):
@@ -76,7 +76,7 @@ from reekg.loaders.errors import LoadError
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.remote import RemoteError, RemoteStore, meta_graph, staging_graph
 from reekg.loaders.store import StoreHome
-from reekg.queries import library
+from reekg.questions.library import library
 from reekg.read.embedded import InProcessBackend
 from reekg.read.jobs import Job, encode_term, run
 from reekg.read.remote import (

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from reekg.server import params
+from reekg.questions import params
 from reekg.server.api import ROUTES, openapi_document, route
 
 PROPERTY = settings(max_examples=60, deadline=None, derandomize=True, database=None,

@@ -25,7 +25,7 @@ from reekg.loaders.writes import (
     WriteRefused,
     WriteSyntaxError,
 )
-from reekg.queries import QueryParameterError
+from reekg.questions.library import QueryParameterError
 from reekg.server import errors
 from reekg.server.app import create_app
 from reekg.server.lexer import RefusedQuery

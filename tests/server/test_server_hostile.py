@@ -150,7 +150,7 @@ def test_an_update_within_the_limits_runs_on_a_deep_stack(hostile_server):
 
 def _shipped_queries() -> list[tuple[str, str]]:
     queries = [(str(p.relative_to(ROOT)), p.read_text(encoding="utf-8"))
-               for p in sorted((ROOT / "server" / "queries").rglob("*.rq"))]
+               for p in sorted((ROOT / "reekg" / "questions" / "sparql").rglob("*.rq"))]
     queries += [(p, Path(p).read_text(encoding="utf-8")) for p in sorted(glob.glob(str(ROOT / "ontology/qc/*.rq")))]
     shapes = Graph()
     for path in sorted((ROOT / "shapes").glob("*.ttl")):

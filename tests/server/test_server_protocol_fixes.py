@@ -176,7 +176,7 @@ def test_a_remote_store_resolves_relative_iris_against_this_endpoint_not_its_own
 
 # --- saved queries run in any client: their own PREFIX lines, langMatches for language tags ------------------
 
-QUERY_FILES = sorted((Path(__file__).resolve().parents[2] / "server" / "queries").glob("*.rq"))
+QUERY_FILES = sorted((Path(__file__).resolve().parents[2] / "reekg" / "questions" / "sparql").glob("*.rq"))
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -207,7 +207,7 @@ def test_a_saved_query_declares_every_prefix_it_uses(path, rdflib_without_prefix
 
 
 def test_the_saved_queries_keep_their_parameters_and_move_with_the_base():
-    from reekg.queries import library
+    from reekg.questions.library import library
 
     default, moved = library(), library("http://example.org/kg/")
     assert [p.name for p in default["controls"].parameters] == ["robot", "on"]
@@ -220,7 +220,7 @@ def test_the_saved_queries_keep_their_parameters_and_move_with_the_base():
 
 def test_a_saved_query_runs_in_rdflib_with_nothing_predeclared(server):
     """What a Jena or rdflib user does: paste the saved query into another client's endpoint call."""
-    text = (REPO / "server" / "queries" / "labels.rq").read_text(encoding="utf-8")
+    text = (REPO / "reekg" / "questions" / "sparql" / "labels.rq").read_text(encoding="utf-8")
     store = SPARQLStore(query_endpoint=server.url + "/sparql", returnFormat="json")
     rows = {str(r.entity): r for r in Graph(store=store).query(text, initBindings={"entity": URIRef(ND)})}
     assert str(rows[ND].labelEn) == "neodymium"

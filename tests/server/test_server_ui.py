@@ -15,7 +15,7 @@ from importlib import resources
 
 import pytest
 
-from reekg.queries import library
+from reekg.questions.library import library
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 NODE = "https://w3id.org/reekg/id/element/Nd"
@@ -177,7 +177,7 @@ def test_the_page_lists_every_saved_query(app_server):
     # the same queries, verbatim, are what YASGUI opens as tabs: one per .rq file shipped, the analyst
     # questions among them
     examples = json.loads(page.scripts["reekg-examples"])
-    shipped = [e for e in (resources.files("reekg.server") / "queries").iterdir() if e.name.endswith(".rq")]
+    shipped = [e for e in (resources.files("reekg.questions") / "sparql").iterdir() if e.name.endswith(".rq")]
     assert len(examples) == len(shipped) >= 10
     assert {"dependents", "trace", "substitutes", "functions"} <= set(library())
     assert [e["title"] for e in examples] == [q.title for q in library().values()]

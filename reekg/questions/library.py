@@ -1,4 +1,4 @@
-"""The library of named SPARQL queries (``server/queries/*.rq``), parsed once and bound safely.
+"""The library of named SPARQL queries (``reekg/questions/sparql/*.rq``), parsed once and bound safely.
 
 Each file starts with a comment header::
 
@@ -19,6 +19,7 @@ in a sub-select that projects it); :func:`Query.bind` checks that a parameter na
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -33,6 +34,8 @@ _PARAM = re.compile(
     r"^#\s*param\s+(?P<name>\w+)\s*:\s*(?P<kind>\w+)"
     r"(?:\s*=\s*(?P<default>\S+))?(?P<optional>\s*\(optional\))?\s*(?:[—-]+\s*(?P<help>.*))?$")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_WHERE = re.compile(r"\bWHERE\s*\{")
 
 
 class QueryParameterError(ReekgError, ValueError):
@@ -99,11 +102,10 @@ class Query:
 
     def with_values(self, variable: str, iris: list[str]) -> Query:
         """This query with ``VALUES ?variable { <iri> … }`` first in its WHERE group: a list of IRIs bound at
-        once (a parameter binds one term). The IRIs are written by pyoxigraph (which refuses a malformed one),
-        never spliced as text."""
-        terms = " ".join(str(ox.NamedNode(iri)) for iri in iris)
-        text, found = re.subn(r"\bWHERE\s*\{", lambda m: f"{m.group(0)} VALUES ?{variable} {{ {terms} }}",
-                              self.text, count=1)
+        once (a parameter binds one term). The block is :func:`values_block` of pyoxigraph terms (which refuse
+        a malformed IRI), never text spliced from a value."""
+        block = values_block(variable, [ox.NamedNode(iri) for iri in iris])
+        text, found = _WHERE.subn(lambda m: f"{m.group(0)} {block}", self.text, count=1)
         if not found:
             raise ValueError(f"{self.name} has no WHERE group")
         return Query(self.name, self.title, text, self.parameters)
@@ -114,6 +116,14 @@ class Query:
                                 use_default_graph_as_union=True, prefixes=ns.prefixes(), base_iri=ns.base)
         names = [v.value for v in solutions.variables]
         return [{n: s[n] for n in names} for s in solutions]
+
+
+def values_block(variable: str, terms: Iterable[ox.NamedNode | ox.Literal]) -> str:
+    """``VALUES ?variable { t1 t2 … }``: each term written by pyoxigraph as N-Triples (its ``str``), so a value
+    can only ever be a value; the one way a list of terms goes into a query's text."""
+    if not _VARIABLE.fullmatch(variable):
+        raise ValueError(f"{variable!r} is not a SPARQL variable name")
+    return "VALUES ?" + variable + " { " + " ".join(str(term) for term in terms) + " }"
 
 
 def parse(name: str, text: str) -> Query:
@@ -139,10 +149,10 @@ def rebased(text: str, ns: Namespaces) -> str:
 
 @cache
 def library(base: str | None = None) -> dict[str, Query]:
-    """Every query shipped in ``server/queries``, parsed, its prefixes under ``base`` (by default the default
+    """Every query shipped in ``reekg/questions/sparql``, parsed, its prefixes under ``base`` (by default the default
     base); a syntax error or a prefix a file does not declare fails here, at start-up."""
     ns = Namespaces(base) if base else Namespaces()
-    folder = resources.files("reekg.server") / "queries"
+    folder = resources.files("reekg.questions") / "sparql"
     queries = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".rq"):
