@@ -87,9 +87,9 @@ def worker(home: str, mode: str) -> None:
     from reekg.loaders.errors import Place
     from reekg.loaders.incremental import Overlay, StoreIndex, schema_triples, validate_focus
     from reekg.loaders.namespaces import Namespaces
-    from reekg.loaders.rdf_files import from_oxigraph
     from reekg.loaders.store import StoreHome
     from reekg.loaders.validation import validate
+    from reekg.terms import from_oxigraph
 
     ns = Namespaces()
     shapes = load_shapes(ns)

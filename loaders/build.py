@@ -26,15 +26,16 @@ from tqdm import tqdm
 
 from reekg import __version__
 from reekg.settings import DEFAULT_BASE_IRI
+from reekg.terms import from_oxigraph, to_oxigraph
 
 from .csvw import MappedTables, map_tables
 from .errors import LoadError, Place
 from .inference import compile_rules, infer_into
 from .namespaces import PROV, Namespaces
-from .rdf_files import from_oxigraph, stream_into
+from .rdf_files import stream_into
 from .remote import RemoteError, RemoteStore, publish
 from .remote import partner_quads as remote_partner_quads
-from .store import HomeUnavailable, StoreHome, content_hash, to_oxigraph
+from .store import HomeUnavailable, StoreHome, content_hash
 from .validation import ValidationReport, line_of, validate
 
 Quad = tuple[Node, Node, Node, Node]

@@ -35,8 +35,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, SH, XSD
 from rdflib.term import Node
 
+from reekg.terms import to_oxigraph
+
 from .namespaces import Namespaces
-from .store import to_oxigraph
 from .validation import Locator, ValidationReport, report_from_results
 
 Triple = tuple[Node, Node, Node]

@@ -28,8 +28,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.term import Node
 
-from .rdf_files import from_oxigraph
-from .store import to_oxigraph
+from reekg.terms import from_oxigraph, to_oxigraph
 
 Triple = tuple[Node, Node, Node]
 

@@ -16,12 +16,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph
 from rdflib.compare import to_canonical_graph
-from rdflib.term import Node
+
+from reekg.terms import from_oxigraph
+from reekg.terms import to_oxigraph as to_ox
 
 from .errors import LoadError, Place, Problem
-from .store import to_oxigraph as to_ox
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -36,21 +37,6 @@ FORMATS = {
     ".owl": ox.RdfFormat.RDF_XML,
     ".xml": ox.RdfFormat.RDF_XML,
 }
-
-
-def from_oxigraph(term) -> Node:
-    """A pyoxigraph term as an rdflib term."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        if term.datatype.value == _XSD_STRING:  # RDF 1.1: "x" and "x"^^xsd:string are one literal; rdflib
-            return Literal(term.value)            # keeps them apart, and the loaders mint the plain form
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    raise TypeError(f"unsupported term {term!r}")
 
 
 # Anywhere, in any case: oxrdfxml accepts `<!doctype` and a DOCTYPE inside the root element, and reads only

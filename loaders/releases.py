@@ -42,8 +42,9 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
 
+from reekg.terms import from_oxigraph
+
 from .namespaces import PROV, Namespaces
-from .rdf_files import from_oxigraph
 from .remote import RemoteStore, served_quads
 from .store import MANIFEST, StoreHome, content_hash
 

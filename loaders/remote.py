@@ -38,8 +38,7 @@ import pyoxigraph as ox
 from rdflib.term import Node
 
 from reekg.errors import ReekgError
-
-from .store import to_oxigraph
+from reekg.terms import from_oxigraph, ntriples, to_oxigraph
 
 log = logging.getLogger("reekg.loaders")
 
@@ -267,10 +266,6 @@ def _with_retries(action: Callable[[], Any], what: str, *, attempts: int, backof
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _ntriples(triples: list[ox.Triple]) -> bytes:
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b""
-
-
 def _batches(triples: list[ox.Triple], size: int) -> list[tuple[list[ox.Triple], bool]]:
     """(batch, replaces the staging graph?) — triples that name a blank node travel in one first batch, sent
     with PUT: a blank node label is scoped to one document, and a retried PUT cannot duplicate them."""
@@ -317,7 +312,7 @@ def publish(remote: RemoteStore, base: str, build_id: str,
             staging = staging_graph(base, build_id, index)
             staged[graph] = staging
             for batch, replace in _batches(by_graph[graph], batch_size):
-                body = _ntriples(batch)
+                body = ntriples(batch)
                 _with_retries(lambda target=staging, body=body, replace=replace:
                               remote.post_triples(target, body, replace=replace),
                               f"staging {graph}", attempts=attempts, backoff=backoff)
@@ -371,7 +366,7 @@ def _meta_insert(base: str, build_id: str, manifest: dict[str, Any], graphs: lis
                ox.Triple(graph, term("contentSha256"), ox.Literal(manifest.get("content_sha256", ""))),
                ox.Triple(graph, term("manifest"), ox.Literal(json.dumps(manifest, sort_keys=True)))]
     triples += [ox.Triple(graph, term("graph"), ox.NamedNode(g)) for g in graphs]
-    return f"INSERT DATA {{ GRAPH {graph} {{\n{_ntriples(triples).decode('utf-8')}\n}} }}"
+    return f"INSERT DATA {{ GRAPH {graph} {{\n{ntriples(triples).decode('utf-8')}\n}} }}"
 
 
 def _drop_quietly(remote: RemoteStore, graphs: Iterable[str]) -> None:
@@ -395,8 +390,6 @@ def graph_quads(remote: RemoteStore, graph: str, *, timeout: float | None = None
     error, never a silently smaller graph."""
     from rdflib import Graph
     from rdflib.compare import to_canonical_graph
-
-    from .rdf_files import from_oxigraph
 
     term = ox.NamedNode(graph)
     answer = remote.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {term} {{ ?s ?p ?o }} }}",
@@ -441,8 +434,6 @@ def served_quads(remote: RemoteStore, base: str, *, select: Callable[[str], bool
 def partner_quads(remote: RemoteStore, base: str, partner_prefix: str, *, replaced: set[str] = frozenset()
                   ) -> list[tuple[Node, Node, Node, Node]]:
     """The partner graphs published on ``remote`` (so that a rebuild keeps them, as on the embedded store)."""
-    from .rdf_files import from_oxigraph
-
     quads, _ = served_quads(remote, base, select=lambda g: g.startswith(partner_prefix) and g not in replaced)
     return [(from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object),
              from_oxigraph(q.graph_name)) for q in quads]

@@ -44,8 +44,7 @@ from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
 from rdflib.term import Node, Variable
 
-from .rdf_files import from_oxigraph
-from .store import to_oxigraph
+from reekg.terms import from_oxigraph, to_oxigraph
 
 # Pre-bound variables pySHACL binds when the query text mentions them (its own test, its own regex).
 _MENTIONS = {name: re.compile(r"([\s{}()])[\$\?]" + name, flags=re.M) for name in ("this", "value", "currentShape")}

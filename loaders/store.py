@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
+
+from reekg.terms import to_oxigraph
 
 from .errors import LoadError
 
@@ -141,23 +142,6 @@ def content_hash_update(digest: str, *, added: Iterable[ox.Quad] = (), removed: 
     total += sum(_quad_digest(q) for q in added)
     total -= sum(_quad_digest(q) for q in removed)
     return f"{total % 2**256:064x}"
-
-
-def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    """An rdflib term as a pyoxigraph term (a pyoxigraph term is returned as it is)."""
-    if isinstance(term, (ox.NamedNode, ox.BlankNode, ox.Literal)):
-        return term
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(str(term))
-    if isinstance(term, Literal):
-        if term.language:
-            return ox.Literal(str(term), language=term.language)
-        if term.datatype:
-            return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
-        return ox.Literal(str(term))
-    raise TypeError(f"cannot store {term!r}")
 
 
 class StoreHome:

@@ -53,15 +53,15 @@ from rdflib.namespace import SH
 from rdflib.term import Node
 
 from reekg.errors import ReekgError
+from reekg.terms import from_oxigraph, to_oxigraph
 
 from .build import _build_lock, load_shapes, new_manifest, store_statistics, union_graph
 from .errors import LoadError, Place
 from .inference import compile_rules, infer_into
 from .namespaces import Namespaces
-from .rdf_files import from_oxigraph
 from .remote import RemoteError, RemoteStore, served_quads
 from .remote import publish as remote_publish
-from .store import MANIFEST, HomeUnavailable, StoreHome, content_hash, content_hash_update, to_oxigraph
+from .store import MANIFEST, HomeUnavailable, StoreHome, content_hash, content_hash_update
 from .validation import ValidationReport, validate
 
 DEFAULT_GRAPH_NAME = "default"

@@ -265,7 +265,8 @@ def _answers(ctx: click.Context):
     settings = _settings(ctx)
     ns = Namespaces(settings["base_iri"])
     if settings["store"] == "sparql":
-        from reekg.read.jobs import Job, encode_term
+        from reekg.read.jobs import Job
+        from reekg.terms import encode_term
 
         def remote_runner(query, params):
             bindings = query.bind(ns, **params)

@@ -26,7 +26,8 @@ from flask import Blueprint, Response, current_app, render_template, request
 from reekg.answers import SITE_STATUSES, STAGES, Answers, BadParameter
 from reekg.questions.library import Query
 from reekg.questions.params import ID_SCHEMA, Param, json_body, query_params
-from reekg.read.jobs import Job, encode_term
+from reekg.read.jobs import Job
+from reekg.terms import encode_term
 
 from . import conneg
 from .errors import ServiceFailure, UnsupportedMediaType

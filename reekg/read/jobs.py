@@ -30,6 +30,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from reekg.terms import decode_term
+
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
@@ -63,22 +65,6 @@ class Job:
     # Parameters of a named query, bound as typed terms (never spliced into the text): variable name →
     # ("iri", value) or ("literal", value, datatype IRI, language tag) — plain values, so a Job pickles.
     substitutions: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-def encode_term(term: ox.NamedNode | ox.Literal) -> tuple[str, ...]:
-    """A pyoxigraph term as a picklable tuple for :attr:`Job.substitutions`."""
-    if isinstance(term, ox.NamedNode):
-        return ("iri", term.value)
-    return ("literal", term.value, term.datatype.value if term.datatype else "", term.language or "")
-
-
-def decode_term(encoded: tuple[str, ...]) -> ox.NamedNode | ox.Literal:
-    if encoded[0] == "iri":
-        return ox.NamedNode(encoded[1])
-    _, value, datatype, language = encoded
-    if language:
-        return ox.Literal(value, language=language)
-    return ox.Literal(value, datatype=ox.NamedNode(datatype)) if datatype else ox.Literal(value)
 
 
 @dataclass(frozen=True)

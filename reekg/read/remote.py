@@ -36,8 +36,9 @@ import pyoxigraph as ox
 from reekg.errors import NotReady, QueryTimeout
 from reekg.loaders.remote import RemoteError, RemoteStore
 from reekg.server import lexer
+from reekg.terms import decode_term
 
-from .jobs import Job, Reply, Snapshot, _boolean, _serialise, decode_term, graph_reply
+from .jobs import Job, Reply, Snapshot, _boolean, _serialise, graph_reply
 
 SOLUTIONS_ACCEPT = "application/sparql-results+json"
 GRAPH_ACCEPT = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8"

@@ -16,8 +16,9 @@ from rdflib.namespace import DCTERMS, RDFS
 from reekg.loaders import diff as changes
 from reekg.loaders import releases
 from reekg.loaders.remote import RemoteError
-from reekg.loaders.store import HomeUnavailable, StoreHome, to_oxigraph
+from reekg.loaders.store import HomeUnavailable, StoreHome
 from reekg.read.remote import RemoteUnavailable
+from reekg.terms import to_oxigraph
 
 from .. import conneg
 from ..errors import NotFound, NotReady

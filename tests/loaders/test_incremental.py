@@ -21,8 +21,8 @@ from reekg.loaders.incremental import (
     validate_focus,
 )
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.store import to_oxigraph
 from reekg.loaders.validation import validate
+from reekg.terms import to_oxigraph
 
 NS = Namespaces()
 R = NS.reekg

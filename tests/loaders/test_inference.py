@@ -13,9 +13,8 @@ from rdflib.term import Node
 from reekg.loaders.build import assemble
 from reekg.loaders.inference import UnsupportedAxiom, compile_rules, materialise, property_chains
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.rdf_files import from_oxigraph
-from reekg.loaders.store import to_oxigraph
 from reekg.loaders.synth import write_synth
+from reekg.terms import from_oxigraph, to_oxigraph
 
 TBOX = """
 @prefix : <http://example.org/o#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .

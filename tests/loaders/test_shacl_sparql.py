@@ -30,11 +30,11 @@ from reekg.loaders.shacl_sparql import (
     split_shapes,
     store_of_store,
 )
-from reekg.loaders.store import to_oxigraph
 from reekg.loaders.synth import write_synth
 from reekg.loaders.validation import validate
 from reekg.shapes import SHAPES_NAMESPACE, load_lint_shapes
 from reekg.shapes import load_shapes as load_package_shapes
+from reekg.terms import to_oxigraph
 
 FIXTURES = Path(__file__).resolve().parents[1] / "shapes" / "fixtures"
 NS = Namespaces()

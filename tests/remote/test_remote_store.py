@@ -78,7 +78,7 @@ from reekg.loaders.remote import RemoteError, RemoteStore, meta_graph, staging_g
 from reekg.loaders.store import StoreHome
 from reekg.questions.library import library
 from reekg.read.embedded import InProcessBackend
-from reekg.read.jobs import Job, encode_term, run
+from reekg.read.jobs import Job, run
 from reekg.read.remote import (
     NotSubstitutable,
     RemoteBackend,
@@ -88,6 +88,7 @@ from reekg.read.remote import (
     substitute_terms,
 )
 from reekg.server.app import create_app
+from reekg.terms import encode_term
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 sys.path.insert(0, str(Path(__file__).parent.parent / "competency"))

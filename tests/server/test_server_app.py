@@ -8,10 +8,10 @@ import pyoxigraph as ox
 import pytest
 from serverkit import fixture_quads
 
-from reekg.loaders.store import to_oxigraph
 from reekg.read.jobs import Reply
 from reekg.server.app import create_app
 from reekg.settings import SettingsError
+from reekg.terms import to_oxigraph
 
 
 @pytest.fixture
