@@ -38,7 +38,7 @@ import pyoxigraph as ox
 from rdflib.term import Node
 
 from reekg.errors import ReekgError
-from reekg.terms import from_oxigraph, ntriples, to_oxigraph
+from reekg.terms import from_oxigraph, ntriples, to_oxigraph, with_values
 
 log = logging.getLogger("reekg.loaders")
 
@@ -220,7 +220,7 @@ class RemoteStore:
     def meta(self, base: str, *, timeout: float | None = None) -> dict[str, Any] | None:
         """The published build (``build_id``, ``content_sha256``, ``graphs``, ``manifest``), or None."""
         graph = ox.NamedNode(meta_graph(base))
-        answer = self.query(f"SELECT ?p ?o WHERE {{ GRAPH {graph} {{ {graph} ?p ?o }} }}",
+        answer = self.query(with_values("SELECT ?p ?o WHERE { GRAPH ?g { ?g ?p ?o } }", "g", [graph]),
                             accept="application/sparql-results+json", timeout=timeout)
         try:
             rows = json.loads(answer.body)["results"]["bindings"]
@@ -392,14 +392,14 @@ def graph_quads(remote: RemoteStore, graph: str, *, timeout: float | None = None
     from rdflib.compare import to_canonical_graph
 
     term = ox.NamedNode(graph)
-    answer = remote.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {term} {{ ?s ?p ?o }} }}",
+    answer = remote.query(with_values("CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }", "g", [term]),
                           accept="application/n-triples", named_graphs=[graph], default_graphs=[graph],
                           timeout=timeout)
     try:
         triples = list(ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES))
     except SyntaxError as exc:
         raise RemoteError("engine", f"the remote store's copy of <{graph}> is unreadable: {exc}") from None
-    counted = remote.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {term} {{ ?s ?p ?o }} }}",
+    counted = remote.query(with_values("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", "g", [term]),
                            accept="application/sparql-results+json", named_graphs=[graph], default_graphs=[graph],
                            timeout=timeout)
     try:

@@ -39,6 +39,7 @@ from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import HomeUnavailable
 from reekg.read.jobs import Job, on_engine_stack
 from reekg.read.remote import RemoteUnavailable
+from reekg.terms import encode_bindings
 
 from . import conneg, lexer
 from .errors import (
@@ -330,18 +331,19 @@ def validate() -> Response:
 
 # --- Graph Store reads ----------------------------------------------------------------------------
 
+GRAPH_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
+
 def _read_graph(graph: str | None) -> Response:
     """The graph's triples through the query workers (time limit and row cap apply)."""
     settings = _settings()
     name = graph if graph is not None else writes.default_write_graph(_ns())
     chosen = conneg.negotiate("graph", request.headers.get("Accept"), None)
     as_quads = chosen.name in ("trig", "n-quads")
-    # The graph name is an N-Triples term built by pyoxigraph from a checked IRI (STYLE.md: a VALUES block
-    # built from N-Triples terms), never text from the request.
-    term = str(ox.NamedNode(name))
-    query = "CONSTRUCT { ?s ?p ?o } WHERE { VALUES ?g { " + term + " } GRAPH ?g { ?s ?p ?o } }"
-    job = Job(query=query, graph_format="n-triples" if as_quads else chosen.name, max_rows=settings["max_rows"],
-              use_union=False, prefixes=_ns().prefixes(), truncation_link=request.host_url + "store#truncated")
+    # The graph is bound as a typed term (a checked IRI), never text from the request.
+    job = Job(query=GRAPH_QUERY, graph_format="n-triples" if as_quads else chosen.name,
+              max_rows=settings["max_rows"], use_union=False, prefixes=_ns().prefixes(),
+              truncation_link=request.host_url + "store#truncated",
+              substitutions=encode_bindings({"g": ox.NamedNode(name)}))
     reply = current_app.extensions["reekg.backend"].execute(job, settings["query_timeout"])
     if not reply.ok:
         raise ServiceFailure(f"reading the graph failed ({reply.error}): {reply.message}")

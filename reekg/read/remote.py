@@ -36,7 +36,7 @@ import pyoxigraph as ox
 from reekg.errors import NotReady, QueryTimeout
 from reekg.loaders.remote import RemoteError, RemoteStore
 from reekg.server import lexer
-from reekg.terms import decode_term
+from reekg.terms import bindings_of, values_rows
 
 from .jobs import Job, Reply, Snapshot, _boolean, _serialise, graph_reply
 
@@ -67,8 +67,7 @@ def bind_values(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> s
     if not bindings:
         return query
     names = sorted(bindings)
-    block = (" VALUES (" + " ".join("?" + n for n in names) + ") { ("
-             + " ".join(str(bindings[n]) for n in names) + ") } ")
+    block = " " + values_rows(names, [[bindings[n] for n in names]]) + " "
     tokens = [(m.lastgroup, m.group(0), m.end()) for m in lexer._TOKEN.finditer(query)
               if m.lastgroup not in ("ws", "comment")]
     positions = []
@@ -118,75 +117,107 @@ def substitute_terms(query: str, bindings: dict[str, ox.NamedNode | ox.Literal])
     """
     if not bindings:
         return query
-    tokens = [(m.lastgroup, m.group(0), m.start(), m.end()) for m in lexer._TOKEN.finditer(query)
-              if m.lastgroup not in ("ws", "comment")]
+    return _Substitution(query, bindings).text()
 
-    def bound(i: int) -> bool:
-        return 0 <= i < len(tokens) and tokens[i][0] == "var" and tokens[i][1][1:] in bindings
 
-    def term(i: int) -> str:
-        return str(bindings[tokens[i][1][1:]])
+def _paren(token: tuple[str, str, int, int]) -> int:
+    """How a token changes the parenthesis depth."""
+    return {"(": 1, ")": -1}.get(token[1], 0) if token[0] == "other" else 0
 
-    edits: dict[int, str] = {}  # token index → replacement text
-    depth = 0
-    i = 0
-    while i < len(tokens):
-        kind, text, _, _ = tokens[i]
-        word = text.upper() if kind == "word" else ""
-        if text == "{" and kind == "other":
-            depth += 1
-        elif text == "}" and kind == "other":
-            depth -= 1
-        elif word == "VALUES":
+
+class _Substitution:
+    """One pass of :func:`substitute_terms` over a query's tokens: ``edits`` maps a token's index to its
+    replacement text."""
+
+    def __init__(self, query: str, bindings: dict[str, ox.NamedNode | ox.Literal]):
+        self.query = query
+        self.bindings = bindings
+        self.tokens = [(m.lastgroup or "", m.group(0), m.start(), m.end()) for m in lexer._TOKEN.finditer(query)
+                       if m.lastgroup not in ("ws", "comment")]
+        self.edits: dict[int, str] = {}
+
+    def bound(self, i: int) -> bool:
+        return 0 <= i < len(self.tokens) and self.tokens[i][0] == "var" and self.tokens[i][1][1:] in self.bindings
+
+    def term(self, i: int) -> str:
+        return str(self.bindings[self.tokens[i][1][1:]])
+
+    def word(self, i: int) -> str:
+        kind, text = self.tokens[i][0], self.tokens[i][1]
+        return text.upper() if kind == "word" else ""
+
+    def text(self) -> str:
+        depth, i = 0, 0
+        while i < len(self.tokens):
+            kind, text = self.tokens[i][0], self.tokens[i][1]
+            word = self.word(i)
+            self._refuse(i, word)
+            if kind == "other" and text in "{}":
+                depth += 1 if text == "{" else -1
+            elif word == "SELECT":
+                i = self._projection(i + 1, outer=depth == 0)
+                continue
+            elif word in ("GROUP", "ORDER") and i + 1 < len(self.tokens) and self.word(i + 1) == "BY":
+                i = self._keys(i + 2)
+                continue
+            elif self.bound(i):
+                self.edits[i] = self.term(i)
+            i += 1
+        return self._applied()
+
+    def _refuse(self, i: int, word: str) -> None:
+        """Raise NotSubstitutable where a bound variable is assigned or tested, not read."""
+        if word == "VALUES":
             j = i + 1
-            while j < len(tokens) and tokens[j][1] != "{":
-                if bound(j):
-                    raise NotSubstitutable(f"VALUES binds {tokens[j][1]}")
+            while j < len(self.tokens) and self.tokens[j][1] != "{":
+                if self.bound(j):
+                    raise NotSubstitutable(f"VALUES binds {self.tokens[j][1]}")
                 j += 1
-        elif word == "BOUND" and bound(i + 2):
-            raise NotSubstitutable(f"BOUND({tokens[i + 2][1]})")
-        elif word == "AS" and bound(i + 1):
-            raise NotSubstitutable(f"a value is assigned to {tokens[i + 1][1]}")
-        elif word == "SELECT":  # the projection: until WHERE or "{"
-            outer, paren, j = depth == 0, 0, i + 1
-            while j < len(tokens) and not (paren == 0 and (tokens[j][1] == "{" or tokens[j][1].upper() == "WHERE")):
-                paren += {"(": 1, ")": -1}.get(tokens[j][1], 0) if tokens[j][0] == "other" else 0
-                if bound(j) and paren == 0:
-                    edits[j] = f"({term(j)} AS {tokens[j][1]})" if outer else ""
-                elif bound(j) and tokens[j - 1][1].upper() != "AS":
-                    edits[j] = term(j)
-                j += 1
-            i = j
-            continue
-        elif word in ("GROUP", "ORDER") and i + 1 < len(tokens) and tokens[i + 1][1].upper() == "BY":
-            paren, j, keys, constant = 0, i + 2, 0, []
-            while j < len(tokens):
-                k, t = tokens[j][0], tokens[j][1]
-                if paren == 0 and (t == "}" or t == "{" or (k == "word" and t.upper() in _CLAUSE_ENDS)):
-                    break
-                if paren == 0 and bound(j):
-                    constant.append(j)
-                elif paren == 0 and (k in ("var", "word") or t == "(") and t.upper() not in ("ASC", "DESC"):
-                    keys += 1
-                elif paren > 0 and bound(j):
-                    edits[j] = term(j)
-                paren += {"(": 1, ")": -1}.get(t, 0) if k == "other" else 0
-                j += 1
-            for n, index in enumerate(constant):
-                edits[index] = f"({term(index)})" if keys == 0 and n == 0 else ""
-            i = j
-            continue
-        elif bound(i):
-            edits[i] = term(i)
-        i += 1
-    out, last = [], 0
-    for index in sorted(edits):
-        _, _, start, end = tokens[index]
-        out.append(query[last:start])
-        out.append(edits[index])
-        last = end
-    out.append(query[last:])
-    return "".join(out)
+        elif word == "BOUND" and self.bound(i + 2):
+            raise NotSubstitutable(f"BOUND({self.tokens[i + 2][1]})")
+        elif word == "AS" and self.bound(i + 1):
+            raise NotSubstitutable(f"a value is assigned to {self.tokens[i + 1][1]}")
+
+    def _projection(self, j: int, *, outer: bool) -> int:
+        """A SELECT's projection, up to WHERE or ``{``: the index after it."""
+        paren = 0
+        while j < len(self.tokens) and not (paren == 0 and (self.tokens[j][1] == "{" or self.word(j) == "WHERE")):
+            paren += _paren(self.tokens[j])
+            if self.bound(j) and paren == 0:
+                self.edits[j] = f"({self.term(j)} AS {self.tokens[j][1]})" if outer else ""
+            elif self.bound(j) and self.word(j - 1) != "AS":
+                self.edits[j] = self.term(j)
+            j += 1
+        return j
+
+    def _keys(self, j: int) -> int:
+        """The keys of a GROUP BY or ORDER BY, up to the next clause: the index after them."""
+        paren, keys, constant = 0, 0, []
+        while j < len(self.tokens):
+            kind, text = self.tokens[j][0], self.tokens[j][1]
+            if paren == 0 and (text in ("{", "}") or (kind == "word" and text.upper() in _CLAUSE_ENDS)):
+                break
+            if paren == 0 and self.bound(j):
+                constant.append(j)
+            elif paren == 0 and (kind in ("var", "word") or text == "(") and text.upper() not in ("ASC", "DESC"):
+                keys += 1
+            elif paren > 0 and self.bound(j):
+                self.edits[j] = self.term(j)
+            paren += _paren(self.tokens[j])
+            j += 1
+        for n, index in enumerate(constant):
+            self.edits[index] = f"({self.term(index)})" if keys == 0 and n == 0 else ""
+        return j
+
+    def _applied(self) -> str:
+        out, last = [], 0
+        for index in sorted(self.edits):
+            _, _, start, end = self.tokens[index]
+            out.append(self.query[last:start])
+            out.append(self.edits[index])
+            last = end
+        out.append(self.query[last:])
+        return "".join(out)
 
 
 def _yields_iri(tokens: list[tuple[str, str, int, int]]) -> bool:
@@ -255,15 +286,8 @@ def _yields_boolean(tokens: list[tuple[str, str, int, int]]) -> bool:
     call of a boolean function that spans the whole expression."""
     if not tokens:
         return False
-    depth = 0
-    for kind, text, _, _ in tokens:
-        if kind == "other" and text in _OPENING:
-            depth += 1
-        elif kind == "other" and text in _CLOSING:
-            depth -= 1
-        elif depth == 0 and ((kind == "other" and text in _BOOLEAN_OPERATORS)
-                             or (kind == "word" and text.upper() in ("IN", "NOT", "EXISTS"))):
-            return True
+    if _has_top_level_operator(tokens):
+        return True
     first = tokens[0]
     if len(tokens) == 1:
         return first[0] == "word" and first[1].lower() in ("true", "false")
@@ -275,6 +299,20 @@ def _yields_boolean(tokens: list[tuple[str, str, int, int]]) -> bool:
         depth += (kind == "other" and text in _OPENING) - (kind == "other" and text in _CLOSING)
         if depth == 0:
             return k == len(tokens) - 1  # the call's closing parenthesis ends the expression
+    return False
+
+
+def _has_top_level_operator(tokens: list[tuple[str, str, int, int]]) -> bool:
+    """A comparison or logical operator, IN, NOT or EXISTS outside every bracket."""
+    depth = 0
+    for kind, text, _, _ in tokens:
+        if kind == "other" and text in _OPENING:
+            depth += 1
+        elif kind == "other" and text in _CLOSING:
+            depth -= 1
+        elif depth == 0 and ((kind == "other" and text in _BOOLEAN_OPERATORS)
+                             or (kind == "word" and text.upper() in ("IN", "NOT", "EXISTS"))):
+            return True
     return False
 
 
@@ -411,7 +449,7 @@ class RemoteBackend:
 
     def execute(self, job: Job, timeout: float) -> Reply:
         snap = self.snapshot()
-        bindings = {name: decode_term(term) for name, term in job.substitutions}
+        bindings = bindings_of(job.substitutions)
         try:
             bound = substitute_terms(job.query, bindings)
         except NotSubstitutable:

@@ -37,7 +37,7 @@ from .documents import (
     term,
     view_term,
     with_graph,
-    with_terms,
+    with_this,
 )
 
 # Checked with fullmatch: Python's `$` also matches before a final newline, so "Dy\n" passed `^…$`
@@ -45,11 +45,10 @@ _SEGMENT = re.compile(r"[A-Za-z0-9._~-]{1,200}")
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 SKOS_PREF = "http://www.w3.org/2004/02/skos/core#prefLabel"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-# the question behind an entity page; ?this is bound by a VALUES block built from an N-Triples term
+# the question behind an entity page; ?this is bound by a VALUES block of its N-Triples term (reekg.terms)
 DESCRIBE_QUERY = """# Every statement about one entity, in every named graph (the graph is its source):
 # outgoing (?this ?property ?value) and incoming (?value ?property ?this), with the confidence of the row.
 SELECT ?direction ?property ?value ?graph ?confidence WHERE {
-  VALUES ?this { %THIS% }
   {
     GRAPH ?graph { ?this ?property ?value OPTIONAL { ?this reekg:confidence ?confidence } }
     BIND("out" AS ?direction)
@@ -104,10 +103,6 @@ def describe(iri: ox.NamedNode) -> Description:
     if not statements:
         raise NotFound(f"nothing is known about <{iri.value}>")
     return Description(iri, statements, truncated, build_id, query)
-
-
-def with_this(template: str, iri: ox.NamedNode) -> str:
-    return with_terms(template, "%THIS%", [iri])
 
 
 # --- the entity page --------------------------------------------------------------------------------------
@@ -170,7 +165,6 @@ def entity_page(description: Description, kind: str, ident: str) -> str:
 # a row when the IRI is known at all, with ?replacement when it was renamed (the OPTIONAL joins every row alike,
 # so the first row says it).
 ENTITY_QUERY = """SELECT ?replacement WHERE {
-  VALUES ?this { %THIS% }
   { GRAPH ?g { ?this ?p ?o } } UNION { GRAPH ?g { ?s ?p ?this } }
   OPTIONAL { GRAPH ?r { ?this <http://www.w3.org/2002/07/owl#deprecated> true ;
                               <http://purl.org/dc/terms/isReplacedBy> ?replacement } }
@@ -257,10 +251,9 @@ def data(kind: str, name: str) -> Response:
 # --- routes: named graphs ------------------------------------------------------------------------------------
 
 _GRAPH_NAME = re.compile(r"[A-Za-z0-9._~-]{1,200}(?:/[A-Za-z0-9._~-]{1,200}){0,3}")
-GRAPH_COUNT_QUERY = "SELECT (COUNT(*) AS ?triples) WHERE { VALUES ?g { %GRAPH% } GRAPH ?g { ?s ?p ?o } }"
-GRAPH_PREVIEW_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { VALUES ?g { %GRAPH% } GRAPH ?g { ?s ?p ?o } } LIMIT %LIMIT%"
-SOURCE_QUERY = "SELECT ?property ?value WHERE { VALUES ?source { %THIS% } ?source ?property ?value }"
-_PREVIEWED = 100
+GRAPH_COUNT_QUERY = "SELECT (COUNT(*) AS ?triples) WHERE { GRAPH ?g { ?s ?p ?o } }"
+GRAPH_PREVIEW_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } } LIMIT 100"
+SOURCE_QUERY = "SELECT ?property ?value WHERE { ?this ?property ?value }"
 _CITATION = {"http://purl.org/dc/terms/title": "title", "http://purl.org/dc/terms/publisher": "publisher",
              "http://purl.org/dc/terms/issued": "issued", "https://schema.org/url": "url", RDFS_LABEL: "label"}
 
@@ -318,7 +311,7 @@ def graph_page(iri: ox.NamedNode, name: str) -> str:
     answer, _, build_id = run(job(count_query))
     rows = answer["results"]["bindings"]
     count = int(rows[0]["triples"]["value"]) if rows else 0
-    preview_query = with_graph(GRAPH_PREVIEW_QUERY, iri).replace("%LIMIT%", str(_PREVIEWED))
+    preview_query = with_graph(GRAPH_PREVIEW_QUERY, iri)
     preview, _, _ = run(job(preview_query, graph_format="n-triples"))
     preview = sorted(preview, key=str)
     origin = provenance(iri)

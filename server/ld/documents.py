@@ -15,6 +15,7 @@ from rdflib import Graph
 from reekg.loaders import releases
 from reekg.loaders.namespaces import Namespaces
 from reekg.read.jobs import GRAPH_FORMATS, Job
+from reekg.terms import with_values
 
 from .. import conneg
 from ..errors import ServiceFailure
@@ -27,22 +28,21 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'
 DATA_SUFFIXES = ("ttl", "jsonld", "nt", "rdf", "trig", "nq")
 SAFE_SCHEMES = ("http://", "https://")
 LABELS_QUERY = """SELECT ?thing ?label WHERE {
-  VALUES ?thing { %THINGS% }
   ?thing rdfs:label|skos:prefLabel ?label
   FILTER(langMatches(lang(?label), "en") || langMatches(lang(?label), "zh-Hant") || lang(?label) = "")
 }"""
 # every triple of one named graph (the ontology's, a source's, …)
-ONTOLOGY_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { VALUES ?g { %GRAPH% } GRAPH ?g { ?s ?p ?o } }"
+ONTOLOGY_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
-def with_terms(template: str, marker: str, terms: list[ox.NamedNode]) -> str:
-    """Put N-Triples terms (validated IRIs, escaped by pyoxigraph) in a VALUES block: never raw text."""
-    return template.replace(marker, " ".join(str(t) for t in terms))
+def with_graph(query: str, graph: ox.NamedNode) -> str:
+    """``query`` with ``?g`` bound to one graph by a VALUES block (the text a page shows is the one it ran)."""
+    return with_values(query, "g", [graph])
 
 
-def with_graph(template: str, graph: ox.NamedNode) -> str:
-    """``template`` with its ``%GRAPH%`` VALUES block naming one graph."""
-    return with_terms(template, "%GRAPH%", [graph])
+def with_this(query: str, iri: ox.NamedNode) -> str:
+    """``query`` with ``?this`` bound to one entity by a VALUES block."""
+    return with_values(query, "this", [iri])
 
 
 # --- plumbing ------------------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ def labels_of(iris: set[str]) -> dict[str, dict[str, str]]:
     if not iris:
         return {}
     terms = [ox.NamedNode(i) for i in sorted(iris)][: settings()["max_rows"]]
-    answer, _, _ = run(job(with_terms(LABELS_QUERY, "%THINGS%", terms)))
+    answer, _, _ = run(job(with_values(LABELS_QUERY, "thing", terms)))
     found: dict[str, dict[str, str]] = {}
     for row in answer["results"]["bindings"]:
         lang = row["label"].get("xml:lang", "").lower()
