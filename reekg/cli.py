@@ -592,7 +592,7 @@ def synth(scale: float, output: Path, seed: int) -> None:
 
 def _register_server_commands() -> None:
     """`reekg serve` lives with the server; its module imports Flask only when the command runs."""
-    from reekg.server.cli import serve
+    from reekg.server.serve import serve
 
     main.add_command(serve)
 

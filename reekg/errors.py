@@ -3,13 +3,13 @@
 Each error carries the HTTP status it answers with (a bad parameter 400, not found 404, a conflict 409, data that
 breaks a shape 422, a store that is down 503, our own fault 500), a plain ``message`` and ``errors``, the details
 (a parameter, a JSON pointer, a ``file:line``), so the service maps every one to a response in one place
-(:func:`reekg.server.errors.register`) and the CLI prints every one as ``error: message`` (:mod:`reekg.cli`).
+(:func:`reekg.server.error_responses.register`) and the CLI prints every one as ``error: message`` (:mod:`reekg.cli`).
 Nothing here imports Flask: the loaders raise these errors too, and they never import Flask.
 
 The classes live beside the code that raises them and all derive from :class:`ReekgError`::
 
     ReekgError (500)
-    ├── ServiceError (500, reekg.server.errors) — BadRequest 400, NotFound 404, ValidationFailed 422, Busy 503, …
+    ├── ServiceError (500, reekg.errors) — BadRequest 400, NotFound 404, ValidationFailed 422, Busy 503, …
     ├── AnswerError (400, reekg.answers) — BadParameter 400, UnknownId 404
     ├── QueryParameterError (400, reekg.queries)
     ├── RefusedQuery (400, reekg.server.lexer)

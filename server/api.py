@@ -24,13 +24,13 @@ from typing import Any
 from flask import Blueprint, Response, current_app, render_template, request
 
 from reekg.answers import SITE_STATUSES, STAGES, Answers, BadParameter
+from reekg.errors import ServiceFailure, UnsupportedMediaType
 from reekg.questions.library import Query
 from reekg.questions.params import ID_SCHEMA, Param, json_body, query_params
 from reekg.read.jobs import Job
 from reekg.terms import encode_term
 
 from . import conneg
-from .errors import ServiceFailure, UnsupportedMediaType
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -30,7 +30,7 @@ from reekg import settings as settings_registry
 from reekg.loaders.namespaces import Namespaces
 from reekg.read import Backend, open_backend
 
-from . import errors
+from . import error_responses
 from .metrics import Metrics
 
 access_log = logging.getLogger("reekg.access")
@@ -71,7 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.register_blueprint(ld_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(browse_bp)
-    errors.register(app)
+    error_responses.register(app)
     _observe(app, metrics)
     if settings["answer_cache_mb"] > 0:
         from .cache import AnswerCache

@@ -40,11 +40,11 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 
 from reekg.answers import BadParameter
+from reekg.errors import NotFound
 from reekg.loaders.namespaces import Namespaces
 from reekg.questions.library import Query, parse, rebased
 
 from . import api, pages, ui
-from .errors import NotFound
 
 bp = Blueprint("browse", __name__, template_folder="templates")
 

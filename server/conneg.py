@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
-from .errors import BadRequest, NotAcceptable
+from reekg.errors import BadRequest, NotAcceptable
 
 
 @dataclass(frozen=True)

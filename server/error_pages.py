@@ -1,6 +1,7 @@
 """Errors as pages for browsers (issue 14): a client that prefers ``text/html`` gets a small HTML page with the
 message and the site's navigation; every other client keeps the project's JSON error shape, and the SPARQL
-protocol routes keep ``text/plain``. Which error gets a page is decided in :func:`reekg.server.errors.error_response`.
+protocol routes keep ``text/plain``. Which error gets a page is decided in
+:func:`reekg.server.error_responses.error_response`.
 
 A browser is told apart as the query page does (:func:`reekg.server.ui.prefers_html`): its Accept header names
 HTML by type, at least as highly as anything else it names; ``*/*``, ``application/json`` or no Accept at all

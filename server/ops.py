@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
-from .errors import NotReady, ServiceError
+from reekg.errors import NotReady, ServiceError
 
 bp = Blueprint("ops", __name__)
 

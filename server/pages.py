@@ -25,7 +25,7 @@ from werkzeug.routing import BuildError
 from reekg.answers import ID_PATTERN, STAGES, AnswerError
 from reekg.questions.params import check_body
 
-from . import api, errors, ui
+from . import api, error_responses, ui
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -89,7 +89,7 @@ def _render(template: str, status: int = 200, **context: Any) -> Response:
 
 def _error_page(status: int, message: str, details: list[Any]) -> Response:
     """A bad or unknown parameter as a page: the message and, for an unknown id, links to the closest ids
-    (reekg.server.errors decides when a page answers and with which status)."""
+    (reekg.server.error_responses decides when a page answers and with which status)."""
     closest = []
     for error in details:
         if not isinstance(error, dict):
@@ -100,7 +100,7 @@ def _error_page(status: int, message: str, details: list[Any]) -> Response:
                    message=message, closest=closest)
 
 
-errors.draws_its_own_error_pages(bp, _error_page)
+error_responses.draws_its_own_error_pages(bp, _error_page)
 
 
 def _suggestion(parameter: str | None, ident: str) -> str | None:

@@ -15,11 +15,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
-from reekg.read import Backend
-from reekg.read.jobs import Job
-
-from . import conneg, lexer, ui
-from .errors import (
+from reekg.errors import (
     BadRequest,
     PayloadTooLarge,
     QueryError,
@@ -29,6 +25,10 @@ from .errors import (
     UnsupportedMediaType,
     UriTooLong,
 )
+from reekg.read import Backend
+from reekg.read.jobs import Job
+
+from . import conneg, lexer, ui
 
 bp = Blueprint("sparql", __name__)
 

@@ -34,15 +34,7 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from reekg.loaders import writes
-from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.store import HomeUnavailable
-from reekg.read.jobs import Job, on_engine_stack
-from reekg.read.remote import RemoteUnavailable
-from reekg.terms import encode_bindings
-
-from . import conneg, lexer
-from .errors import (
+from reekg.errors import (
     BadRequest,
     Forbidden,
     NotFound,
@@ -56,6 +48,14 @@ from .errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from reekg.loaders import writes
+from reekg.loaders.namespaces import Namespaces
+from reekg.loaders.store import HomeUnavailable
+from reekg.read.jobs import Job, on_engine_stack
+from reekg.read.remote import RemoteUnavailable
+from reekg.terms import encode_bindings
+
+from . import conneg, lexer
 
 bp = Blueprint("writes", __name__)
 

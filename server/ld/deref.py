@@ -11,8 +11,9 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Response, current_app, redirect, request, url_for
 
+from reekg.errors import NotFound
+
 from .. import conneg
-from ..errors import NotFound
 from .documents import (
     DATA_SUFFIXES,
     ONTOLOGY_QUERY,

@@ -12,13 +12,13 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from rdflib import Graph
 
+from reekg.errors import ServiceFailure
 from reekg.loaders import releases
 from reekg.loaders.namespaces import Namespaces
 from reekg.read.jobs import GRAPH_FORMATS, Job
 from reekg.terms import with_values
 
 from .. import conneg
-from ..errors import ServiceFailure
 
 # the templates stay in server/templates/ld/, beside the other blueprints' (the app's own folder finds them too)
 bp = Blueprint("ld", __name__, template_folder=str(Path(__file__).resolve().parent.parent / "templates"))

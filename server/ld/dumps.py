@@ -13,6 +13,7 @@ from flask import Response, current_app, request, send_file, url_for
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
+from reekg.errors import NotFound, NotReady
 from reekg.loaders import diff as changes
 from reekg.loaders import releases
 from reekg.loaders.remote import RemoteError
@@ -21,7 +22,6 @@ from reekg.read.remote import RemoteUnavailable
 from reekg.terms import to_oxigraph
 
 from .. import conneg
-from ..errors import NotFound, NotReady
 from .documents import DATA_SUFFIXES, bp, document, negotiated, ns, render, settings, short, sparql_link, view_term
 
 _RELEASE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{12}")

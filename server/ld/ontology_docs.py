@@ -12,8 +12,9 @@ from flask import Response, current_app, url_for
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
+from reekg.errors import NotFound
+
 from .. import conneg
-from ..errors import NotFound
 from .documents import (
     ONTOLOGY_QUERY,
     SAFE_SCHEMES,

@@ -1,5 +1,5 @@
 """One error hierarchy, mapped in one place (issue 12, item 3): every error class derives from
-reekg.errors.ReekgError and carries its HTTP status; reekg.server.errors.register turns any of them into the
+reekg.errors.ReekgError and carries its HTTP status; reekg.server.error_responses.register turns any of them into the
 answer in the style of the route; and a walk over every route of the app (a wrong method, an unknown id, bad
 parameter values) finds every JSON error in exactly the one shape and every SPARQL protocol error in text/plain."""
 
@@ -10,6 +10,7 @@ import re
 import pyoxigraph as ox
 import pytest
 
+from reekg import errors
 from reekg.answers import AnswerError, BadParameter, UnknownId
 from reekg.cli import main
 from reekg.errors import ReekgError, error_body
@@ -26,7 +27,6 @@ from reekg.loaders.writes import (
     WriteSyntaxError,
 )
 from reekg.questions.library import QueryParameterError
-from reekg.server import errors
 from reekg.server.app import create_app
 from reekg.server.lexer import RefusedQuery
 

@@ -1,4 +1,5 @@
-"""Domain errors that carry their HTTP status, and the one place that turns them into responses.
+"""The one place that turns errors into responses (the errors themselves, each with its HTTP status, are
+:mod:`reekg.errors`).
 
 SPARQL protocol routes answer errors as ``text/plain`` (the parser's message and position for a syntax
 error); every other route answers the project's JSON error shape ``{"ok": false, "status", "error",
@@ -16,26 +17,9 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from reekg.errors import (  # noqa: F401 (re-exported until the rename)
-    BadRequest,
-    Busy,
-    Forbidden,
-    NotAcceptable,
-    NotFound,
-    NotReady,
-    PayloadTooLarge,
-    QueryError,
-    QueryTimeout,
-    ReekgError,
-    Refused,
-    ServiceError,
-    ServiceFailure,
-    Unauthorized,
-    UnsupportedMediaType,
-    UriTooLong,
-    ValidationFailed,
-    error_body,
-)
+from reekg.errors import ReekgError, ValidationFailed, error_body
+
+from .conneg import parse_accept
 
 log = logging.getLogger("reekg.server")
 
@@ -65,8 +49,6 @@ def _is_json_route() -> bool:
 
 
 def _prefers_turtle() -> bool:
-    from .conneg import parse_accept
-
     ranges = parse_accept(request.headers.get("Accept") or "")
 
     def quality(media_type: str) -> float:

@@ -27,10 +27,13 @@ import click
 @click.pass_context
 def serve(ctx: click.Context, dev: bool, **flags: Any) -> None:
     """Serve the graph over the SPARQL 1.1 Protocol at /sparql (builds the store first if there is none)."""
-    from reekg.cli import _settings
+    from reekg import settings as settings_registry
     from reekg.loaders.store import StoreHome
 
-    settings = _settings(ctx, **flags)
+    try:  # the group's --home/--base-iri/--data-dir (reekg.cli), then this command's flags
+        settings = settings_registry.load({**ctx.obj.get("overrides", {}), **flags})
+    except settings_registry.SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
     if settings["store"] == "embedded":
         StoreHome(settings["home"]).check()  # a HomeUnavailable ends the command as `error: …` (reekg.cli)
         failure = _prepare_in_child(settings)
