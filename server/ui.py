@@ -1,5 +1,10 @@
 """The query page for browsers: YASGUI on this server's ``/sparql``, with the saved queries as tabs.
 
+The editor completes from this graph, never from the internet (issue 14, item 2): prefixes are the ones the
+endpoint predeclares, classes and properties come from the ontology (``/query/vocabulary.json``), entities from
+the browser's suggestions (``/browse/suggest``). Tabs carry the query's short name; the saved-query list groups
+the queries by the API question that runs them, each with its one-line title.
+
 ``GET /query`` always answers the page; ``GET /sparql`` without a query answers it too when the browser
 asks for HTML (see :func:`prefers_html`), otherwise the service description. The page works without a
 network (YASGUI is vendored under ``static/vendor/yasgui`` by ``scripts/refresh-yasgui``) and without
@@ -13,6 +18,7 @@ fingerprint is a 404, and the page itself is never cached.
 from __future__ import annotations
 
 import hashlib
+import json
 import mimetypes
 from functools import cache
 from importlib import resources
@@ -21,6 +27,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from reekg.questions.core import BadParameter
 from reekg.questions.library import library
 
 from .conneg import parse_accept
@@ -90,21 +97,117 @@ def _yasgui_version() -> str:
     return "unknown"
 
 
+def editor_text(text: str) -> str:
+    """What a tab opens with: the query's title and parameter lines, then the query — not the notes on how it
+    reads the model and works around engines (those stay in the file and in the saved-query list)."""
+    lines = text.splitlines()
+    head = 0
+    while head < len(lines) and lines[head].startswith("#"):
+        head += 1
+    kept = [line for line in lines[:head] if line.startswith(("# title:", "# param "))]
+    return "\n".join(kept + lines[head:]) + ("\n" if text.endswith("\n") else "")
+
+
+def _notes(text: str) -> str:
+    """The header comments a tab leaves out, as one paragraph for the saved-query list."""
+    notes = []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        if not line.startswith(("# title:", "# param ")):
+            notes.append(line[1:].strip())
+    return " ".join(n for n in notes if n)
+
+
 def _examples() -> list[dict[str, Any]]:
-    """The saved queries as YASGUI tabs: title, query text as written (parameters and header comments)."""
-    return [{"name": q.name, "title": q.title, "query": q.text,
+    """The saved queries as YASGUI tabs: short name, title, the query as a tab opens it, and its parameters."""
+    return [{"name": q.name, "title": q.title, "query": editor_text(q.text), "notes": _notes(q.text),
              "parameters": [{"name": p.name, "kind": p.kind, "default": p.default, "optional": p.optional,
                              "help": p.help} for p in q.parameters]}
             for q in library(current_app.extensions["reekg.namespaces"].base).values()]
 
 
+def groups(names: list[str], questions: list[tuple[str, str, tuple[str, ...]]]) -> list[dict[str, Any]]:
+    """The saved queries grouped by the first API question (name, summary, queries) that runs them, in the
+    questions' order; the queries no question runs come last, under "More queries". Each query once."""
+    placed: set[str] = set()
+    found = []
+    for name, summary, queries in questions:
+        members = [q for q in queries if q in names and q not in placed]
+        placed.update(members)
+        if members:
+            found.append({"question": name, "summary": summary, "queries": members})
+    rest = [n for n in names if n not in placed]
+    if rest:
+        found.append({"question": None, "summary": "More queries: lists, lookups and checks", "queries": rest})
+    return found
+
+
+def _questions() -> list[tuple[str, str, tuple[str, ...]]]:
+    from .api import ROUTES  # the API declares which saved queries each question runs
+
+    return [(r.name, r.summary, tuple(r.queries)) for r in ROUTES]
+
+
+_VOCABULARY_QUERY = """
+SELECT ?term ?kind (SAMPLE(?l) AS ?label) (SAMPLE(?c) AS ?comment) WHERE {
+  VALUES (?type ?kind) { (owl:Class "class") (rdfs:Class "class") (owl:ObjectProperty "property")
+                         (owl:DatatypeProperty "property") (owl:AnnotationProperty "property")
+                         (rdf:Property "property") }
+  ?term a ?type .
+  FILTER(isIRI(?term))
+  OPTIONAL { ?term rdfs:label ?l . FILTER(langMatches(lang(?l), "en") || lang(?l) = "") }
+  OPTIONAL { ?term rdfs:comment ?c . FILTER(langMatches(lang(?c), "en") || lang(?c) = "") }
+} GROUP BY ?term ?kind ORDER BY ?kind ?term
+"""
+
+
+@cache
+def vocabulary(base: str) -> dict[str, Any]:
+    """The prefixes, classes and properties the editor completes: the predeclared prefixes and the terms the
+    ontology (rebased on ``base``) declares, each with its English label and comment. Read once per process:
+    the ontology ships with the code, so a build cannot change it."""
+    import pyoxigraph as ox
+
+    from reekg.loaders.build import load_ontology
+    from reekg.loaders.namespaces import Namespaces
+
+    ns = Namespaces(base)
+    store = ox.Store()
+    store.load(load_ontology(ns).serialize(format="nt").encode("utf-8"), format=ox.RdfFormat.N_TRIPLES)
+    prefixes = ns.prefixes()
+    terms: dict[str, list[dict[str, str | None]]] = {"class": [], "property": []}
+    for row in store.query(_VOCABULARY_QUERY, prefixes=prefixes):
+        iri = row["term"].value
+        label, comment = row["label"], row["comment"]
+        if any(t["iri"] == iri for t in terms[row["kind"].value]):
+            continue  # declared twice (an owl:Class that is also an rdfs:Class)
+        terms[row["kind"].value].append({"iri": iri, "prefixed": prefixed(iri, prefixes),
+                                         "label": label.value if label else None,
+                                         "comment": comment.value if comment else None})
+    return {"prefixes": prefixes, "classes": terms["class"], "properties": terms["property"]}
+
+
+def prefixed(iri: str, prefixes: dict[str, str]) -> str | None:
+    """``iri`` as a prefixed name under the longest matching namespace, when its local part is a plain name."""
+    best = max((p for p, ns in prefixes.items() if iri.startswith(ns)), key=lambda p: len(prefixes[p]),
+               default=None)
+    if best is None:
+        return None
+    local = iri[len(prefixes[best]):]
+    return f"{best}:{local}" if local and all(c.isalnum() or c in "_-." for c in local) else None
+
+
 def query_page() -> Response:
     """The HTML page (also answered by ``/sparql`` for browsers; see :mod:`reekg.server.sparql`)."""
     ns = current_app.extensions["reekg.namespaces"]
+    examples = _examples()
     html = render_template(
         "ui/query.html",
         endpoint=url_for("sparql.query"),
-        examples=_examples(),
+        examples=examples,
+        groups=groups([e["name"] for e in examples], _questions()),
+        by_name={e["name"]: e for e in examples},
         prefixes=sorted(ns.prefixes().items()),
         formats=FORM_FORMATS,
         yasgui_version=_yasgui_version(),
@@ -122,6 +225,18 @@ def query_page() -> Response:
 @bp.get("/query")
 def page() -> Response:
     return query_page()
+
+
+@bp.get("/query/vocabulary.json")
+def vocabulary_json() -> Response:
+    """The editor's completions: prefixes, classes and properties (entities come from ``/browse/suggest``)."""
+    for name in request.args:
+        raise BadParameter(name, "/query/vocabulary.json takes no parameters")
+    body = vocabulary(current_app.extensions["reekg.namespaces"].base)
+    response = Response(json.dumps(body, ensure_ascii=False), content_type="application/json")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.get("/assets/<digest>/<path:filename>")
