@@ -254,240 +254,27 @@ def _query_results(settings: dict[str, Any], sparql: str):
 
 
 def _answers(ctx: click.Context):
-    """The analyst answers over the served graph, run in this process (no server needed): the embedded store
-    opened read-only, or the remote store (store = sparql) through the remote backend."""
-    import pyoxigraph as ox
-
-    from reekg.answers import Answers
+    """The analyst answers over the served graph, run in this process (no server needed) through the one
+    runner of answers, on the backend reekg.read.open_backend gives the CLI (the embedded store opened
+    read-only, or the remote store when store = sparql)."""
     from reekg.loaders.namespaces import Namespaces
-    from reekg.loaders.store import StoreHome
+    from reekg.questions.core import Answers
+    from reekg.questions.runner import BackendRunner
+    from reekg.read import open_backend
 
     settings = _settings(ctx)
     ns = Namespaces(settings["base_iri"])
-    if settings["store"] == "sparql":
-        from reekg.read.jobs import Job
-        from reekg.terms import encode_term
-
-        def remote_runner(query, params):
-            bindings = query.bind(ns, **params)
-            job = Job(query=query.text, result_format="json", max_rows=_CLI_MAX_ROWS, prefixes=ns.prefixes(),
-                      substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
-            reply = _run_job(settings, job)
-            return json.loads(reply.body)["results"]["bindings"], reply.build_id
-
-        return Answers(remote_runner, ns, concentration_threshold=settings["concentration_threshold"])
-    home = StoreHome(settings["home"])
-    try:
-        store = home.open()
-    except FileNotFoundError as exc:
-        raise click.ClickException(str(exc)) from None
-    build_id = (home.manifest() or {}).get("build_id")
-
-    def runner(query, params):
-        result = store.query(query.text, substitutions=query.bind(ns, **params), use_default_graph_as_union=True,
-                             prefixes=ns.prefixes())
-        return json.loads(result.serialize(format=ox.QueryResultsFormat.JSON))["results"]["bindings"], build_id
-
+    runner = BackendRunner(open_backend(settings, in_process=True), ns, max_rows=_CLI_MAX_ROWS,
+                           timeout=settings["query_timeout"])
     return Answers(runner, ns, concentration_threshold=settings["concentration_threshold"])
 
 
-def _emit(result: dict[str, Any], as_json: bool, columns: list[str], rows: list[dict[str, Any]]) -> None:
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    _table(columns, [["" if r.get(c) is None else r.get(c) for c in columns] for r in rows])
-    sources = result.get("sources") or []
-    click.echo(f"({len(rows)} row{'s' if len(rows) != 1 else ''}; {len(sources)} source(s) cited; --json for all)")
+def _register_question_commands() -> None:
+    """A command per analyst question, generated from its declaration (reekg.questions)."""
+    from reekg.questions.show import commands
 
-
-_json_option = click.option("--json", "as_json", is_flag=True, help="Print the whole answer as JSON.")
-_unverified_option = click.option("--unverified", is_flag=True, help="Also follow facts marked unverified.")
-_status_on_option = click.option("--on", "on", help="Judge site statuses on this day (YYYY-MM-DD); today by default.")
-
-
-@main.command()
-@click.argument("element")
-@_unverified_option
-@_json_option
-@click.pass_context
-def dependents(ctx: click.Context, element: str, unverified: bool, as_json: bool) -> None:
-    """Subsystems and robots that depend on ELEMENT (a symbol), with each path."""
-    result = _answers(ctx).dependents(element, unverified)
-    _emit(result, as_json, ["subsystem", "robot", "component", "material", "role"], result["data"])
-
-
-@main.command()
-@click.argument("subsystem")
-@click.option("--robot", help="Only as used by this robot model.")
-@click.option("--element", help="Only paths through this element.")
-@_status_on_option
-@_unverified_option
-@_json_option
-@click.pass_context
-def trace(ctx: click.Context, subsystem: str, robot: str | None, element: str | None, on: str | None,
-          unverified: bool, as_json: bool) -> None:
-    """Every path from SUBSYSTEM down to plants, mines and countries, each hop with its source, each site with
-    its dated status, and the gaps (elements and stages with no supplier in the graph)."""
-    result = _answers(ctx).trace(subsystem, robot, element, unverified, on)
-    rows = [{**r, "source": r["hopSources"].get("site"), "status": r["siteStatus"]["status"]}
-            for r in result["data"]]
-    _emit(result, as_json, ["element", "component", "material", "hop", "site", "status", "country", "source"], rows)
-    if not as_json:
-        _gaps(result)
-        for stage, summary in result["shares"].items():
-            if summary:
-                top = summary["top"]
-                click.echo(f"{stage}: {top['country']} {top['share']:.1%} ({summary['edition']}, "
-                           f"{summary['year'] or 'year not stated'}); HHI {summary['hhi']:.3f}"
-                           f"{' (lower bound)' if summary['hhiIsLowerBound'] else ''}")
-
-
-@main.command()
-@click.argument("robot")
-@click.option("--units", type=click.IntRange(0, 10**9), required=True, help="Fleet size.")
-@click.option("--on", "on", help="Judge export controls on this day (YYYY-MM-DD); today by default.")
-@_unverified_option
-@_json_option
-@click.pass_context
-def exposure(ctx: click.Context, robot: str, units: int, on: str | None, unverified: bool, as_json: bool) -> None:
-    """Magnet and element masses of a ROBOT fleet, the controls in force, and concentration per stage."""
-    result = _answers(ctx).exposure(robot, units, on, unverified)
-    if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
-        return
-    rows = [{"estimate": m["estimate"], "kg per unit": _range(m["massPerUnitKg"]),
-             "kg for fleet": _range(m["fleetMassKg"]), "source": m["source"]} for m in result["data"]["magnet"]]
-    _table(["estimate", "kg per unit", "kg for fleet", "source"], [list(r.values()) for r in rows])
-    click.echo()
-    elements = [[e["symbol"], _range(e["fleetTotalKg"]), e["controlStatus"], e["controlAsOf"] or "",
-                 ", ".join(f"{c['label'] or c['measure']}: {c['inForce']}" for c in e["controls"])]
-                for e in result["data"]["elements"]]
-    _table(["element", "kg for fleet", f"controlled on {result['on']}", "as of", "measures"], elements)
-    _gaps(result)
-
-
-def _gaps(result: dict[str, Any]) -> None:
-    for gap in result.get("gaps") or []:
-        click.echo(f"gap: {gap['message']}")
-
-
-def _range(pair: dict[str, Any]) -> str:
-    low, high = pair.get("min"), pair.get("max")
-    if low is None and high is None:
-        return "unknown"
-    shown = ["?" if x is None else f"{x:g}" for x in (low, high)]
-    return shown[0] if low == high else f"{shown[0]}–{shown[1]}"
-
-
-@main.command()
-@click.argument("element")
-@click.option("--function", help="Only substitutes in this function (e.g. magnet).")
-@click.option("--on", "on", help="Judge export controls on this day (YYYY-MM-DD); today by default.")
-@click.option("--min-temperature", type=click.IntRange(0, 10_000),
-              help="The operating temperature (°C) an option must hold.")
-@_unverified_option
-@_json_option
-@click.pass_context
-def substitutes(ctx: click.Context, element: str, function: str | None, on: str | None,
-                min_temperature: int | None, unverified: bool, as_json: bool) -> None:
-    """What can replace ELEMENT, ranked by penalty and maturity (and, with --min-temperature, by whether it
-    holds that temperature), and whether it avoids export controls (yes / no / unknown)."""
-    result = _answers(ctx).substitutes(element, function, on, unverified, min_temperature)
-    rows = [{**o, "avoidsControls": o["avoidsControlsStatus"],
-             "stillUses": " ".join(f"{k}={v}" for k, v in o["stillUsesStatus"].items()),
-             "temperature": (o.get("temperature") or {}).get("holds", "")} for o in result["data"]]
-    columns = ["rank", "substitution", "penalty", "maturity", "avoidsControls", "stillUses"]
-    _emit(result, as_json, columns + (["temperature"] if min_temperature is not None else []), rows)
-    if not as_json:
-        for option in result.get("excluded") or []:
-            click.echo(f"excluded: {option['substitution']}: {option['reason']}")
-
-
-@main.command()
-@click.option("--restrict", "restrictions", multiple=True, required=True,
-              help="COUNTRY:ELEMENTS:STAGES, e.g. CN:Dy,Tb:separation (empty parts mean all); repeatable.")
-@click.option("--on", "on", help="Judge export controls on this day (YYYY-MM-DD); today by default.")
-@_json_option
-@click.pass_context
-def scenario(ctx: click.Context, restrictions: tuple[str, ...], on: str | None, as_json: bool) -> None:
-    """What-if: which subsystems and robots lose supply when countries, elements and stages are cut."""
-    rules = []
-    for text in restrictions:
-        parts = text.split(":")
-        if len(parts) > 3 or not parts[0]:
-            raise click.BadParameter(f"{text!r}: write COUNTRY:ELEMENTS:STAGES", param_hint="--restrict")
-        parts += [""] * (3 - len(parts))
-        rule: dict[str, Any] = {"country": parts[0]}
-        if parts[1]:
-            rule["elements"] = parts[1].split(",")
-        if parts[2]:
-            rule["stages"] = parts[2].split(",")
-        rules.append(rule)
-    result = _answers(ctx).scenario(rules, on)
-    rows = [{"kind": "subsystem", "id": s["subsystem"], "status": s["status"],
-             "cut at": ", ".join(f"{i['element']}/{i['stage']}" for i in s["impacts"]),
-             "remaining": ", ".join(f"{i['element']}: {_share(i)} ({', '.join(i['remainingSites']) or 'no site'})"
-                                    for i in s["impacts"])}
-            for s in result["data"]["subsystems"]]
-    rows += [{"kind": "robot", "id": r["robot"], "status": r["status"],
-              "cut at": ", ".join(sorted({f"{i['element']}/{i['stage']}" for i in r["impacts"]}))}
-             for r in result["data"]["robots"]]
-    _emit(result, as_json, ["kind", "id", "status", "cut at", "remaining"], rows)
-    if not as_json:
-        for basis in result["assumptions"]["shares"]:
-            click.echo(f"share used: {basis['element']}/{basis['stage']} {basis['country']} {basis['share']} "
-                       f"({basis['basis']}{', fell back to the all-REE proxy' if basis['fellBackToProxy'] else ''})")
-        for symbol, options in result["data"]["substitutes"].items():
-            click.echo(f"substitutes for {symbol}: " + ", ".join(o["substitution"] for o in options[:6]))
-
-
-def _share(impact: dict[str, Any]) -> str:
-    share = impact.get("remainingShare")
-    return "share unknown" if share is None else f"{share:.1%} left ({impact['shareBasis']})"
-
-
-@main.command()
-@click.option("--element", help="Only sites handling this element.")
-@click.option("--stage", type=click.Choice(["mining", "separation", "magnet-making"]), help="Only sites at this stage.")
-@click.option("--outside", help="Leave out sites in this country (e.g. CN).")
-@click.option("--status", help="Only sites with this status on the day (operating, under-construction, …, unknown).")
-@_status_on_option
-@_unverified_option
-@_json_option
-@click.pass_context
-def sites(ctx: click.Context, element: str | None, stage: str | None, outside: str | None, status: str | None,
-          on: str | None, unverified: bool, as_json: bool) -> None:
-    """Mines and plants with their stages, country and dated status, e.g. heavy-RE separation outside China."""
-    result = _answers(ctx).sites(element, stage, outside, status, on, unverified)
-    rows = [{**s, "stages": " ".join(s["stages"]), "status": s["status"]["status"],
-             "as of": ((s["status"].get("asOf") or {}).get("text") or "")} for s in result["data"]]
-    _emit(result, as_json, ["site", "country", "stages", "status", "as of"], rows)
-    if not as_json:
-        _gaps(result)
-
-
-@main.command()
-@_status_on_option
-@_unverified_option
-@_json_option
-@click.pass_context
-def coverage(ctx: click.Context, on: str | None, unverified: bool, as_json: bool) -> None:
-    """Element × stage: how many sites the graph has, how many operate, the share it would use and its basis."""
-    result = _answers(ctx).coverage(on, unverified)
-    _emit(result, as_json, ["element", "stage", "sites", "operating", "share", "shareBasis", "newestYear"],
-          result["data"])
-    if not as_json:
-        _gaps(result)
-
-
-@main.command()
-@click.argument("text")
-@_json_option
-@click.pass_context
-def search(ctx: click.Context, text: str, as_json: bool) -> None:
-    """Find any entity by its label in English or Chinese (traditional or simplified)."""
-    result = _answers(ctx).search(text)
-    _emit(result, as_json, ["rank", "kind", "id", "label", "matched"], result["data"])
+    for command in commands(_answers):
+        main.add_command(command)
 
 
 def _short(term: Any, ns: Any) -> str:
@@ -506,14 +293,10 @@ def _short(term: Any, ns: Any) -> str:
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> None:
-    widths = [len(h) for h in headers]
-    for row in rows:
-        widths = [max(w, len(str(c))) for w, c in zip(widths, row, strict=True)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    click.echo(line)
-    click.echo("  ".join("-" * w for w in widths))
-    for row in rows:
-        click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    from reekg.questions.show import table_lines
+
+    for line in table_lines(headers, rows):
+        click.echo(line)
 
 
 @main.command()
@@ -597,4 +380,5 @@ def _register_server_commands() -> None:
     main.add_command(serve)
 
 
+_register_question_commands()
 _register_server_commands()

@@ -1,28 +1,27 @@
 """The web pages for people (issue 5, item 4): home and search, trace, exposure and scenario.
 
-Server-rendered Jinja pages over the same answers as the JSON API (:mod:`reekg.answers`, through the API's
-per-build cache), so every page works without JavaScript: its text, tables and forms are plain HTML. Charts
-are progressive enhancement — Apache ECharts, vendored under ``static/vendor/echarts`` by
-``scripts/refresh-vendor`` — fed from a ``<script type="application/json">`` block written with ``tojson``
-(which escapes ``<``, ``>`` and ``&``), never from JavaScript built out of data. Labels from the graph are
-text everywhere: Jinja autoescapes them, the chart draws them as SVG text and its tooltips as rich text,
-never as HTML. Entity names link to the linked-data pages, ``/doc/{kind}/{id}``; every page links to the
-SPARQL behind it and to the query page.
+Server-rendered Jinja pages over the same answers as the JSON API (the questions of :mod:`reekg.questions`, through
+the API's per-build cache under the same keys), so every page works without JavaScript: its text, tables and forms
+are plain HTML. Charts are progressive enhancement — Apache ECharts, vendored under ``static/vendor/echarts`` by
+``scripts/refresh-vendor`` — fed from a ``<script type="application/json">`` block written with ``tojson`` (which
+escapes ``<``, ``>`` and ``&``), never from JavaScript built out of data. Labels from the graph are text
+everywhere: Jinja autoescapes them, the chart draws them as SVG text and its tooltips as rich text, never as HTML.
+Entity names link to the linked-data pages, ``/doc/{kind}/{id}``; every page links to the SPARQL behind it and to
+the query page.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.routing import BuildError
 
-from reekg.answers import ID_PATTERN, STAGES, AnswerError
+from reekg.questions import question
+from reekg.questions.core import ID_PATTERN, STAGES, AnswerError
 from reekg.questions.params import check_body
 
 from . import api, error_responses, ui
@@ -48,10 +47,12 @@ def _service() -> api._Service:
     return api._service()
 
 
-def _answer(key: tuple, compute: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """An answer through the API's per-build cache (the same keys, so the page and the API share it)."""
+def _answer(name: str, values: dict[str, Any], ident: str | None = None) -> dict[str, Any]:
+    """The answer of question ``name`` through the API's per-build cache (the question's own key, so the page
+    and the API share it)."""
     service = _service()
-    return service.answer(key, lambda: compute(service.answers))
+    q = question(name)
+    return service.answer(q.key(values, ident), lambda: q.ask(service.answers, values, ident))
 
 
 def _url(endpoint: str, fallback: str, **values: Any) -> str:
@@ -119,9 +120,10 @@ def _suggestion(parameter: str | None, ident: str) -> str | None:
 
 
 def _page_params(route: str, *names: str) -> dict[str, Any]:
-    """The query-string values ``names`` of this page, checked and typed by the API route's declarations of
-    them (one declaration for the API, its OpenAPI document and the pages). Empty form fields are absent."""
-    declared = {p.name: p for p in api.route(route).params}
+    """The query-string values ``names`` of this page, checked and typed by the question's declarations of
+    them (one declaration for the API, its OpenAPI document, the CLI and the pages). Empty form fields are
+    absent."""
+    declared = {p.name: p for p in question(route).params}
     return {name: declared[name].parse(raw) for name in names if (raw := request.args.get(name))}
 
 
@@ -144,7 +146,7 @@ def search() -> Response:
     q = request.args.get("q", "")
     if not q.strip():
         return _render("pages/search.html", title="Search", q=q, answer=None)
-    answer = _answer(("search", None, (("q", q),)), lambda a: a.search(q))
+    answer = _answer("search", {"q": q})
     return _render("pages/search.html", title=f"Search: {q}", q=q, answer=answer)
 
 
@@ -165,8 +167,7 @@ def trace_index() -> Response:
 @bp.get("/trace/<subsystem>")
 def trace(subsystem: str) -> Response:
     params = _page_params("trace", "robot", "element")
-    key = ("trace", None, tuple(sorted({"subsystem": subsystem, **params}.items())))
-    answer = _answer(key, lambda a: a.trace(subsystem, **params))
+    answer = _answer("trace", {"subsystem": subsystem, **params})
     answers = _service().answers
     chart = sankey(answer, {kind: answers.kind_entities(kind) for kind in SANKEY_KINDS})
     return _render("pages/trace.html", title=f"Trace: {subsystem}", answer=answer, chart=chart, params=params,
@@ -382,8 +383,7 @@ def exposure(robot: str) -> Response:
     units = given.get("units", DEFAULT_UNITS)
     on = given.get("on")
     params = {"robot": robot, "units": units, **({"on": on} if on else {})}
-    answer = _answer(("exposure", None, tuple(sorted(params.items()))),
-                     lambda a: a.exposure(robot, units, on))
+    answer = _answer("exposure", params)
     names = {e["symbol"]: _names("element", e["symbol"]) for e in answer["data"]["elements"]}
     chart = exposure_chart(answer)
     return _render("pages/exposure.html", title=f"Exposure: {answer['robot']}", answer=answer, names=names,
@@ -393,7 +393,7 @@ def exposure(robot: str) -> Response:
 def _names(kind: str, ident: str) -> list[str]:
     """Every rdfs:label of an entity (all languages; partner labels included), English first."""
     try:
-        entity = _answer((kind, ident, ()), lambda a: a.entity(kind, ident))
+        entity = _answer(kind, {}, ident)
     except AnswerError:
         return []
     data = entity["data"]
@@ -432,8 +432,7 @@ def exposure_chart(answer: dict[str, Any]) -> dict[str, Any]:
 def coverage() -> Response:
     given = _page_params("coverage", "on")
     on = given.get("on")
-    params = {**({"on": on} if on else {})}
-    answer = _answer(("coverage", None, tuple(sorted(params.items()))), lambda a: a.coverage(on))
+    answer = _answer("coverage", {**({"on": on} if on else {})})
     return _render("pages/coverage.html", title="Coverage", answer=answer)
 
 
@@ -449,9 +448,8 @@ def scenario() -> Response:
     if countries:
         restrictions = [{"country": c, "elements": elements, "stages": stages or list(STAGES)} for c in countries]
         body = {"restrictions": restrictions, **({"on": on} if on else {})}
-        check_body(body, api.route("scenario").body_schema() or {})  # the API's body schema
-        key = ("scenario", json.dumps(body, sort_keys=True))  # the API's key: one cache
-        answer = _answer(key, lambda a: a.scenario(restrictions, on))
+        check_body(body, question("scenario").body_schema() or {})  # the API's body schema
+        answer = _answer("scenario", body)
     return _render("pages/scenario.html", title="Scenario: what if supply is cut?", answer=answer,
                    picked={"country": set(countries), "element": set(elements), "stage": set(stages)}, on=on or "",
                    countries=_catalog_list("country"),

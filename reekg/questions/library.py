@@ -19,7 +19,6 @@ in a sub-select that projects it); :func:`Query.bind` checks that a parameter na
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -29,13 +28,12 @@ import pyoxigraph as ox
 
 from reekg.errors import ReekgError
 from reekg.loaders.namespaces import Namespaces
+from reekg.terms import with_values
 
 _PARAM = re.compile(
     r"^#\s*param\s+(?P<name>\w+)\s*:\s*(?P<kind>\w+)"
     r"(?:\s*=\s*(?P<default>\S+))?(?P<optional>\s*\(optional\))?\s*(?:[—-]+\s*(?P<help>.*))?$")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_WHERE = re.compile(r"\bWHERE\s*\{")
 
 
 class QueryParameterError(ReekgError, ValueError):
@@ -102,12 +100,9 @@ class Query:
 
     def with_values(self, variable: str, iris: list[str]) -> Query:
         """This query with ``VALUES ?variable { <iri> … }`` first in its WHERE group: a list of IRIs bound at
-        once (a parameter binds one term). The block is :func:`values_block` of pyoxigraph terms (which refuse
-        a malformed IRI), never text spliced from a value."""
-        block = values_block(variable, [ox.NamedNode(iri) for iri in iris])
-        text, found = _WHERE.subn(lambda m: f"{m.group(0)} {block}", self.text, count=1)
-        if not found:
-            raise ValueError(f"{self.name} has no WHERE group")
+        once (a parameter binds one term), written by :func:`reekg.terms.with_values` from pyoxigraph terms
+        (which refuse a malformed IRI), never spliced as text."""
+        text = with_values(self.text, variable, [ox.NamedNode(iri) for iri in iris])
         return Query(self.name, self.title, text, self.parameters)
 
     def run(self, store: ox.Store, ns: Namespaces, **values: Any) -> list[dict[str, Any]]:
@@ -116,14 +111,6 @@ class Query:
                                 use_default_graph_as_union=True, prefixes=ns.prefixes(), base_iri=ns.base)
         names = [v.value for v in solutions.variables]
         return [{n: s[n] for n in names} for s in solutions]
-
-
-def values_block(variable: str, terms: Iterable[ox.NamedNode | ox.Literal]) -> str:
-    """``VALUES ?variable { t1 t2 … }``: each term written by pyoxigraph as N-Triples (its ``str``), so a value
-    can only ever be a value; the one way a list of terms goes into a query's text."""
-    if not _VARIABLE.fullmatch(variable):
-        raise ValueError(f"{variable!r} is not a SPARQL variable name")
-    return "VALUES ?" + variable + " { " + " ".join(str(term) for term in terms) + " }"
 
 
 def parse(name: str, text: str) -> Query:

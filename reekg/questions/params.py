@@ -3,7 +3,7 @@ the OpenAPI document publishes, so the two cannot drift (issue 10, item 3).
 
 A :class:`Param` names its kind (an id, free text, a whole number, a date, a boolean or one of a few words);
 :meth:`Param.schema` is its JSON Schema and :meth:`Param.parse` checks a query-string value against the same
-rules, answering :class:`~reekg.answers.BadParameter` (400, naming the parameter) for anything else. A JSON body
+rules, answering :class:`~reekg.questions.core.BadParameter` (400, naming the parameter) for anything else. A JSON body
 is checked by :func:`json_body`: nesting and size before :func:`json.loads` can recurse, then the body schema
 the OpenAPI document declares, each failure named by its JSON pointer.
 
@@ -24,10 +24,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
-from reekg.answers import ID_PATTERN, BadParameter
+from .core import ID_PATTERN, BadParameter
 
-MAX_UNITS = 10**9  # the largest fleet an exposure answer computes (reekg.answers.Answers.exposure)
-MAX_TEXT = 200  # the longest search text (reekg.answers.Answers.search)
+MAX_UNITS = 10**9  # the largest fleet an exposure answer computes (reekg.questions.exposure)
+MAX_TEXT = 200  # the longest search text (reekg.questions.search)
 MAX_JSON_DEPTH = 16  # arrays and objects inside each other; the scenario body needs 4
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DIGITS = re.compile(r"[0-9]+")  # ASCII digits only: str.isdigit() is true for "²", which int() refuses
@@ -107,6 +107,14 @@ class Param:
                     else "has no character other than white space")
             raise BadParameter(self.name, f"{shown} {what}")
         return raw
+
+
+# Parameters several questions take, declared once.
+UNVERIFIED = Param("unverified", "boolean", help="also follow facts the curators marked unverified", example=False)
+CONTROLS_ON = Param("on", "date", help="the day to judge export controls on (YYYY-MM-DD); today when absent",
+                    example="2025-06-01")
+STATUS_ON = Param("on", "date", help="the day to judge site statuses on (YYYY-MM-DD); today when absent",
+                  example="2025-06-01")
 
 
 def check_date(name: str, raw: str) -> str:

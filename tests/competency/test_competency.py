@@ -432,7 +432,7 @@ ORDINARY = {
     "heavy-sources": {"outside": iri("country", "CN")},
     "magnet-temperature": {"family": iri("material", "sintered-ndfeb")},
     "search": {"q": "neodymium"},
-    # the answers' helpers (reekg.answers)
+    # the helpers every answer uses (reekg.questions.core, statuses, shares, controls)
     "sources": {}, "provenance": {}, "stage-shares": {}, "kinds": {},
     "known-entity": {"entity": iri("element", "Nd")}, "kind-entities": {"kind": "element"},
     "labels": {"entity": iri("element", "Nd")},

@@ -11,13 +11,12 @@ import pyoxigraph as ox
 import pytest
 
 from reekg import errors
-from reekg.answers import AnswerError, BadParameter, UnknownId
 from reekg.cli import main
 from reekg.errors import ReekgError, error_body
 from reekg.loaders.errors import LoadError, Place, Problem
-from reekg.loaders.remote import RemoteError
+from reekg.loaders.remote_store import RemoteError
 from reekg.loaders.store import HomeUnavailable
-from reekg.loaders.writes import (
+from reekg.loaders.transact import (
     GraphNotFound,
     StoreUnavailable,
     UnsupportedFormat,
@@ -26,6 +25,7 @@ from reekg.loaders.writes import (
     WriteRefused,
     WriteSyntaxError,
 )
+from reekg.questions.core import AnswerError, BadParameter, UnknownId
 from reekg.questions.library import QueryParameterError
 from reekg.server.app import create_app
 from reekg.server.lexer import RefusedQuery

@@ -1,0 +1,44 @@
+"""The one runner of answers, for the service and the CLI alike: a saved query and its parameter values as a
+:class:`~reekg.read.jobs.Job` on a query backend (the worker pool, the store in this process or a remote
+store: anything with ``execute(job, timeout) -> Reply``), parameters bound as typed terms, never formatted into
+the text. A failed or cut reply raises: an answer computed from part of a result would be silently wrong."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from reekg.errors import ServiceFailure
+from reekg.loaders.namespaces import Namespaces
+from reekg.read.jobs import Job, Reply
+from reekg.terms import encode_term
+
+from .library import Query
+
+
+class QueryBackend(Protocol):
+    def execute(self, job: Job, timeout: float) -> Reply: ...
+
+
+@dataclass(frozen=True)
+class BackendRunner:
+    """A runner (:data:`reekg.questions.core.Runner`) over ``backend``: at most ``max_rows`` rows a query and
+    ``timeout`` seconds, prefixes and base IRI from ``ns``."""
+
+    backend: QueryBackend
+    ns: Namespaces
+    max_rows: int
+    timeout: float
+
+    def __call__(self, query: Query, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
+        bindings = query.bind(self.ns, **params)
+        job = Job(query=query.text, result_format="json", max_rows=self.max_rows, prefixes=self.ns.prefixes(),
+                  base_iri=self.ns.base,
+                  substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
+        reply = self.backend.execute(job, self.timeout)
+        if not reply.ok:
+            raise ServiceFailure(f"query {query.name} failed ({reply.error}): {reply.message}")
+        if reply.truncated:
+            raise ServiceFailure(f"query {query.name} returned more than answer_max_rows={self.max_rows} rows")
+        return json.loads(reply.body)["results"]["bindings"], reply.build_id
