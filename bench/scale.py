@@ -3,9 +3,9 @@
 At each size: ``reekg synth`` writes the synthetic network; ``reekg build --add … --validate none`` loads it
 with the curated tables (mapping, OWL RL inference, store write); worker processes then time, against the built
 on-disk store, focus-node validation of a 100-triple write, full validation as ``reekg build --validate full``
-runs it (SHACL-SPARQL in pyoxigraph, the rest in pySHACL: ``loaders/shacl_sparql.py``) and, where affordable,
-full validation in pySHACL alone (the reference), so the ratio shows. Every step runs in its own process under
-``/usr/bin/time -v`` for its peak RSS. Prints a markdown table with the machine, versions and date.
+runs it (SHACL-SPARQL in pyoxigraph, the rest in pySHACL: ``loaders/validation/sparql_constraints.py``) and,
+where affordable, full validation in pySHACL alone (the reference), so the ratio shows. Every step runs in its own
+process under ``/usr/bin/time -v`` for its peak RSS. Prints a markdown table with the machine, versions and date.
 """
 
 from __future__ import annotations
@@ -85,10 +85,9 @@ def worker(home: str, mode: str) -> None:
 
     from reekg.loaders.build import load_shapes
     from reekg.loaders.errors import Place
-    from reekg.loaders.incremental import Overlay, StoreIndex, schema_triples, validate_focus
     from reekg.loaders.namespaces import Namespaces
     from reekg.loaders.store import StoreHome
-    from reekg.loaders.validation import validate
+    from reekg.loaders.validation import Overlay, StoreIndex, schema_triples, validate, validate_focus
     from reekg.terms import from_oxigraph
 
     ns = Namespaces()

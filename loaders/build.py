@@ -291,7 +291,7 @@ def _validate(assembled: Assembled, validation: str, extra_rdf: list[Path]) -> V
     if validation == "full":  # SHACL-SPARQL on the store in pyoxigraph, then the rest in pySHACL
         return validate(assembled.union, load_shapes(ns), assembled.locate, store=assembled.store)
     if validation == "incremental":
-        from .incremental import StoreIndex, validate_focus
+        from .validation import StoreIndex, validate_focus
 
         changes = assembled.triples_in(str(ns.partner_graph(p.stem)) for p in extra_rdf)
         return validate_focus(StoreIndex(assembled.store), load_shapes(ns), assembled.locate, ns,

@@ -19,7 +19,9 @@ from rdflib.namespace import SH, XSD
 from reekg.loaders.build import assemble, load_shapes
 from reekg.loaders.errors import Place
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.shacl_sparql import (
+from reekg.loaders.synth import write_synth
+from reekg.loaders.validation import validate
+from reekg.loaders.validation.sparql_constraints import (
     _component_results,
     _rows_per_focus,
     _sparql_results,
@@ -30,8 +32,6 @@ from reekg.loaders.shacl_sparql import (
     split_shapes,
     store_of_store,
 )
-from reekg.loaders.synth import write_synth
-from reekg.loaders.validation import validate
 from reekg.shapes import SHAPES_NAMESPACE, load_lint_shapes
 from reekg.shapes import load_shapes as load_package_shapes
 from reekg.terms import to_oxigraph

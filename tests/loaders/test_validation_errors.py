@@ -85,7 +85,7 @@ def test_line_of_in_ntriples_prefers_the_line_with_subject_and_value(tmp_path):
 
 
 def test_problems_with_and_without_a_line_are_ordered():
-    """The crash of loaders/validation.py:141: a Place with a line next to one without."""
+    """The crash of loaders/validation/core.py (once validation.py:141): a Place with a line next to one without."""
     results = Graph()
     places = {}
     for index, place in enumerate([Place("a.ttl", 4, "x"), Place("a.ttl", None, "y"), Place("a.ttl", 2, None),

@@ -20,8 +20,8 @@ from rdflib.plugins.sparql.processor import SPARQLProcessor
 from rdflib.query import Processor
 from rdflib.term import Node
 
-from .errors import Place, Problem
-from .shacl_sparql import add_results, run_checks, split_shapes, store_of_graph, store_of_store
+from ..errors import Place, Problem
+from .sparql_constraints import add_results, run_checks, split_shapes, store_of_graph, store_of_store
 
 # Where a SHACL result's focus node came from, given the result's path and value (None where it has none).
 Locator = Callable[[Node, Node | None, Node | None], Place]
@@ -91,7 +91,7 @@ def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, 
 
     ``engine``: ``pyshacl`` runs every constraint in pySHACL (the reference); ``hybrid`` (the default) runs
     the SHACL-SPARQL constraints in pyoxigraph and the rest in pySHACL, with the same report (see
-    :mod:`.shacl_sparql`). ``store``: a pyoxigraph store holding the same triples as ``data`` (in any of its
+    :mod:`.sparql_constraints`). ``store``: a pyoxigraph store holding the same triples as ``data`` (in any of its
     graphs); without one they are copied from ``data``. ``data`` may be a function that makes the graph: it
     is then called after the SHACL-SPARQL constraints have run and their copy of the store is gone, so the
     two copies of a large graph are never in memory together.

@@ -37,8 +37,8 @@ from rdflib.term import Node
 
 from reekg.terms import to_oxigraph
 
-from .namespaces import Namespaces
-from .validation import Locator, ValidationReport, report_from_results
+from ..namespaces import Namespaces
+from .core import Locator, ValidationReport, report_from_results, validate
 
 Triple = tuple[Node, Node, Node]
 
@@ -333,8 +333,6 @@ def validate_focus(index: Index, shapes: Graph, locate: Locator, ns: Namespaces,
 
     With more than :data:`MAX_FOCUS_NODES` focus nodes and a ``full_graph`` factory, the whole graph is
     validated instead (the report is then the full one)."""
-    from .validation import validate
-
     nodes = set(focus) if focus is not None else affected_nodes(changes or (), index, ns)
     if not nodes:
         return FocusValidation(ValidationReport(conforms=True), nodes, 0, False)

@@ -1,0 +1,16 @@
+"""SHACL validation of a graph, and of the part of it a write changes, reported at the place each fact came from.
+
+* :mod:`.core` — :func:`validate`: SHACL Core in pySHACL, the SHACL-SPARQL constraints in pyoxigraph, one
+  :class:`ValidationReport` in plain words;
+* :mod:`.sparql_constraints` — which SHACL-SPARQL constraints move to pyoxigraph, and running them there;
+* :mod:`.incremental` — focus-node validation for writes (:func:`validate_focus`): only what a change touches;
+* :func:`line_of` — the line of a partner file that states a fact, for ``file:line:field`` places.
+"""
+
+from .core import ENGINES, Locator, ValidationReport, line_of, report_from_results, validate
+from .incremental import FocusValidation, GraphIndex, Overlay, StoreIndex, schema_triples, validate_focus
+
+__all__ = [
+    "ENGINES", "FocusValidation", "GraphIndex", "Locator", "Overlay", "StoreIndex", "ValidationReport", "line_of",
+    "report_from_results", "schema_triples", "validate", "validate_focus",
+]
