@@ -45,7 +45,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
 from reekg.terms import from_oxigraph
 
 from .namespaces import PROV, Namespaces
-from .remote import RemoteStore, served_quads
+from .remote_store import RemoteStore, served_quads
 from .store import MANIFEST, StoreHome, content_hash
 
 VOID = Namespace("http://rdfs.org/ns/void#")

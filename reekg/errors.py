@@ -14,9 +14,9 @@ The classes live beside the code that raises them and all derive from :class:`Re
     ├── QueryParameterError (400, reekg.queries)
     ├── RefusedQuery (400, reekg.server.lexer)
     ├── LoadError (422, reekg.loaders.errors) — WriteInvalid 422, HomeUnavailable 503
-    ├── WriteError (400, reekg.loaders.writes) — WriteSyntaxError 400, WriteRefused 400, GraphNotFound 404, …
-    ├── StoreUnavailable (503, reekg.loaders.writes) — WriteConflict 409
-    └── RemoteError (503, reekg.loaders.remote)
+    ├── WriteError (400, reekg.errors) — WriteSyntaxError 400, WriteRefused 400, GraphNotFound 404, …
+    ├── StoreUnavailable (503, reekg.errors) — WriteConflict 409
+    └── RemoteError (503, reekg.loaders.remote_store)
 """
 
 from __future__ import annotations
@@ -168,3 +168,44 @@ class ServiceFailure(ServiceError):
 
     status = 500
     metric = "failure"
+
+
+# --- errors of a validated write (reekg.loaders.transact) --------------------------------------------------
+
+class WriteError(ReekgError):
+    """Base of the write errors: a client's request that cannot be applied (nothing was written)."""
+
+    status = 400
+
+
+class WriteSyntaxError(WriteError):
+    """The update or the RDF body does not parse; the message holds the parser's position."""
+
+
+class UnsupportedFormat(WriteError):
+    """An RDF body of a media type we cannot read."""
+
+    status = 415
+
+
+class WriteRefused(WriteError):
+    """A write this service never accepts: a reserved graph, source provenance, a graph outside our names."""
+
+
+class GraphNotFound(WriteError):
+    """A Graph Store request names a graph that holds no triples."""
+
+    status = 404
+
+
+class StoreUnavailable(ReekgError):
+    """The store that holds the served graph cannot be read or written (a remote store that is down, slow or
+    failing); nothing was changed. The message names the cause in the engine's words."""
+
+    status = 503
+
+
+class WriteConflict(StoreUnavailable):
+    """The served graph changed while the write was being checked (another writer published): not applied."""
+
+    status = 409

@@ -8,7 +8,7 @@ pyoxigraph Store) to run them in process without a time limit (tests, embedding)
 (:func:`reekg.read.open_backend` is the one decision, shared with the CLI).
 
 Blueprints: ``sparql`` (the protocol), ``writes`` (Update, Graph Store, /validate; off unless ``update_token``
-is set; on either kind of store, see :mod:`reekg.loaders.writes`), ``ops`` (health, readiness, metrics). The
+is set; on either kind of store, see :mod:`reekg.loaders.transact`), ``ops`` (health, readiness, metrics). The
 query page slots in as a further blueprint.
 """
 

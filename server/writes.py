@@ -5,7 +5,7 @@ a dry run at ``/validate`` (issue 3, item 2).
   ``Authorization: Bearer <token>``: none → 401 with ``WWW-Authenticate: Bearer``, a wrong one → 403
   (compared with :func:`hmac.compare_digest`). Graph Store GET/HEAD are reads and need no token, like
   ``/sparql``.
-* Each write is one validated transaction run by :mod:`reekg.loaders.writes` (the loaders are the only
+* Each write is one validated transaction run by :mod:`reekg.loaders.transact` (the loaders are the only
   writer; the build lock serialises writers): it must pass the SHACL shapes or it is refused with 422 and
   the report (JSON, or the SHACL report graph as Turtle for a client that prefers ``text/turtle``), and
   the store is unchanged. A committed write publishes a new build; the query workers reload when
@@ -15,11 +15,11 @@ a dry run at ``/validate`` (issue 3, item 2).
   "added", "removed", "graphs", "warnings", …}`` and the ``Reekg-Build`` header
   (https://www.w3.org/TR/sparql11-http-rdf-update/#http-put allows 200, 201 or 204).
 * On a remote store (``store = sparql``) the same transaction reads the served graphs from the remote store
-  and publishes the changed graphs staged, then switched in (:class:`reekg.loaders.writes.RemoteTarget`). A
+  and publishes the changed graphs staged, then switched in (:class:`reekg.loaders.transact.RemoteTarget`). A
   remote store that is down or failing is a 503 naming the cause; a build published by another writer while
   this one was checked, a 409. Either way nothing changed.
 * ``?default`` means ``…/graph/partner/default``: every fact here lives in a named graph, so the default
-  graph of a write is that one graph (see :mod:`reekg.loaders.writes`).
+  graph of a write is that one graph (see :mod:`reekg.loaders.transact`).
 * Outbound requests: ``LOAD`` and ``SERVICE`` make pyoxigraph fetch, so they are refused unless the
   ``outbound_allow`` setting names the target; ``USING``/``USING NAMED``/``WITH`` must name a graph of the
   store or one under ``…/graph/`` (the lexer of :mod:`.lexer` does the reading).
@@ -48,7 +48,7 @@ from reekg.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from reekg.loaders import writes
+from reekg.loaders import transact
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import HomeUnavailable
 from reekg.read.jobs import Job, on_engine_stack
@@ -200,27 +200,27 @@ def _run(operation: Callable[[], Any]) -> Any:
     """Run a loaders write (or a read of the served graphs) and map its errors to the service's."""
     try:
         result = on_engine_stack(operation)  # an update runs in this process: the engine needs a deep stack
-    except writes.WriteConflict as exc:
+    except transact.WriteConflict as exc:
         raise WriteConflict(str(exc)) from None
-    except writes.StoreUnavailable as exc:
+    except transact.StoreUnavailable as exc:
         raise RemoteUnavailable(str(exc)) from None
     except HomeUnavailable as exc:  # a read-only home, a store that does not open: 503 naming the cause
         raise NotReady(f"the write cannot be applied, nothing was changed: {exc.message}") from None
-    except writes.WriteInvalid as exc:
+    except transact.WriteInvalid as exc:
         raise ValidationFailed(
             f"the write was refused: it breaks {len(exc.report.violations)} SHACL constraint(s); "
             "nothing was changed", exc.results, exc.report.graph.serialize(format="turtle")) from None
-    except writes.WriteSyntaxError as exc:
+    except transact.WriteSyntaxError as exc:
         raise QueryError(str(exc)) from None
-    except writes.UnsupportedFormat as exc:
+    except transact.UnsupportedFormat as exc:
         raise UnsupportedMediaType(str(exc)) from None
-    except writes.GraphNotFound as exc:
+    except transact.GraphNotFound as exc:
         raise NotFound(str(exc)) from None
-    except writes.WriteRefused as exc:
+    except transact.WriteRefused as exc:
         raise Refused(str(exc)) from None
     except FileNotFoundError as exc:  # no store has been built yet
         raise NotReady(str(exc)) from None
-    if isinstance(result, writes.WriteResult) and result.published:
+    if isinstance(result, transact.WriteResult) and result.published:
         _served_graph_changed()
     return result
 
@@ -233,7 +233,7 @@ def _served_graph_changed() -> None:
         invalidate()
 
 
-def _answer(result: writes.WriteResult, status: int = 200, **extra: Any) -> Response:
+def _answer(result: transact.WriteResult, status: int = 200, **extra: Any) -> Response:
     response = jsonify({"ok": True, **result.summary(), **extra})
     response.status_code = status
     if result.build_id:
@@ -249,7 +249,7 @@ def _checked_update() -> str:
     text = _read_update()
     settings = _settings()
     ns = _ns()
-    store_graphs = _run(lambda: writes.served_graphs(settings))
+    store_graphs = _run(lambda: transact.served_graphs(settings))
     gate_update(text, prefixes=ns.prefixes(), store_graphs=store_graphs,
                 graph_prefix=ns.base + "graph/", allow=tuple(settings["outbound_allow"].split()),
                 max_depth=settings["query_max_depth"], max_tokens=settings["query_max_tokens"])
@@ -263,7 +263,7 @@ def update() -> Response:
     _authorise()
     text = _checked_update()
     base = request.base_url  # relative IRIs resolve against the endpoint (SPARQL 1.1 Protocol, update_base_uri)
-    result = _run(lambda: writes.apply_update(_write_settings(), text, base_iri=base))
+    result = _run(lambda: transact.apply_update(_write_settings(), text, base_iri=base))
     return _answer(result)
 
 
@@ -300,14 +300,14 @@ def store() -> Response:
     if request.method == "DELETE":
         if not named:
             raise BadRequest("DELETE needs ?graph=IRI or ?default (the whole dataset is never deleted)")
-        return _answer(_run(lambda: writes.graph_delete(settings, graph)))
+        return _answer(_run(lambda: transact.graph_delete(settings, graph)))
     data, content_type = _body(), request.content_type
     if request.method == "PUT":
         if not named:
             raise BadRequest("PUT needs ?graph=IRI or ?default (the whole dataset is never replaced)")
-        result = _run(lambda: writes.graph_put(settings, graph, data, content_type))
+        result = _run(lambda: transact.graph_put(settings, graph, data, content_type))
     else:
-        result = _run(lambda: writes.graph_post(settings, graph, data, content_type, dataset=not named))
+        result = _run(lambda: transact.graph_post(settings, graph, data, content_type, dataset=not named))
     return _answer(result, 201 if result.created and result.published else 200)
 
 
@@ -320,11 +320,11 @@ def validate() -> Response:
     if request.mimetype in (UPDATE_TYPE, FORM_TYPE):
         text = _checked_update()
         base = request.base_url
-        result = _run(lambda: writes.validate_update(settings, text, base_iri=base))
+        result = _run(lambda: transact.validate_update(settings, text, base_iri=base))
     else:
         graph, named = _target()
         data, content_type = _body(), request.content_type
-        result = _run(lambda: writes.graph_post(settings, graph, data, content_type, dataset=not named,
+        result = _run(lambda: transact.graph_post(settings, graph, data, content_type, dataset=not named,
                                                 publish=False))
     return _answer(result, conforms=True)
 
@@ -336,7 +336,7 @@ GRAPH_QUERY = "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }"
 def _read_graph(graph: str | None) -> Response:
     """The graph's triples through the query workers (time limit and row cap apply)."""
     settings = _settings()
-    name = graph if graph is not None else writes.default_write_graph(_ns())
+    name = graph if graph is not None else transact.default_write_graph(_ns())
     chosen = conneg.negotiate("graph", request.headers.get("Accept"), None)
     as_quads = chosen.name in ("trig", "n-quads")
     # The graph is bound as a typed term (a checked IRI), never text from the request.

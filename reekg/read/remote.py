@@ -6,7 +6,7 @@ safety checks, exactly as on the embedded store) and its answer is parsed with p
 the capped writers of :mod:`.jobs`, so the row cap, the truncation signals and every output format
 behave as on the embedded store.
 
-* Dataset: readers see the graphs the meta graph lists (see :mod:`reekg.loaders.remote`), named in the
+* Dataset: readers see the graphs the meta graph lists (see :mod:`reekg.loaders.remote_store`), named in the
   protocol's ``default-graph-uri``/``named-graph-uri``. That is the union default graph of the embedded store,
   and it hides staging graphs and Virtuoso's own system graphs (Virtuoso's default graph without FROM is every
   graph it holds, ``virtrdf:`` included).
@@ -34,7 +34,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from reekg.errors import NotReady, QueryTimeout
-from reekg.loaders.remote import RemoteError, RemoteStore
+from reekg.loaders.remote_store import RemoteError, RemoteStore
 from reekg.server import lexer
 from reekg.terms import bindings_of, values_rows
 

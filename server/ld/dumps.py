@@ -16,7 +16,7 @@ from rdflib.namespace import DCTERMS, RDFS
 from reekg.errors import NotFound, NotReady
 from reekg.loaders import diff as changes
 from reekg.loaders import releases
-from reekg.loaders.remote import RemoteError
+from reekg.loaders.remote_store import RemoteError
 from reekg.loaders.store import HomeUnavailable, StoreHome
 from reekg.read.remote import RemoteUnavailable
 from reekg.terms import to_oxigraph

@@ -1,4 +1,4 @@
-"""Validated writes (loaders/writes.py) on a private copy of the curated store: a write commits a new build
+"""Validated writes (loaders/transact.py) on a private copy of the curated store: a write commits a new build
 only if it passes the shapes, never touches the reserved graphs, and a crash leaves the last commit serving."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 
 from reekg import settings as settings_registry
-from reekg.loaders import writes
+from reekg.loaders import transact as writes
 from reekg.loaders.build import load_shapes
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import HomeUnavailable, StoreHome, content_hash
@@ -191,7 +191,8 @@ def test_a_process_killed_mid_write_leaves_the_last_commit(home, crash_at):
     script = textwrap.dedent(f"""
         import os, signal
         from reekg import settings
-        from reekg.loaders import store, writes
+        from reekg.loaders import store
+        from reekg.loaders import transact as writes
         def die(*args, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
         if {crash_at!r} == "before-write":

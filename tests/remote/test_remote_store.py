@@ -74,7 +74,7 @@ from conftest import remote_settings
 from reekg.cli import main
 from reekg.loaders.errors import LoadError
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.remote import RemoteError, RemoteStore, meta_graph, staging_graph
+from reekg.loaders.remote_store import RemoteError, RemoteStore, meta_graph, staging_graph
 from reekg.loaders.store import StoreHome
 from reekg.questions.library import library
 from reekg.read.embedded import InProcessBackend
@@ -450,7 +450,7 @@ def test_an_engine_stopped_mid_load_leaves_the_served_data_unchanged(engine, pub
     backend = RemoteBackend.from_settings(remote_settings(engine, remote_home))
     answer_before = backend.execute(Job(query=question, prefixes=NS.prefixes()), 30).body
 
-    from reekg.loaders import remote as remote_module
+    from reekg.loaders import remote_store as remote_module
 
     real_post = remote_module.RemoteStore.post_triples
     calls = []

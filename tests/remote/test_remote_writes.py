@@ -29,7 +29,7 @@ from writekit import select as _select
 from reekg.cli import main
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.releases import DUMP_FORMATS, export_store
-from reekg.loaders.remote import RemoteStore
+from reekg.loaders.remote_store import RemoteStore
 from reekg.read.jobs import Job
 from reekg.read.remote import RemoteBackend
 from reekg.server.app import create_app
@@ -231,8 +231,8 @@ def test_an_invalid_write_stages_nothing(write_api, engine):
 def test_a_write_on_a_build_published_meanwhile_is_refused_and_changes_nothing(engine, published, remote_home,
                                                                               monkeypatch):
     """Writers on other machines are not under this machine's lock: the switch checks the build it read."""
-    from reekg.loaders import remote as remote_module
-    from reekg.loaders import writes
+    from reekg.loaders import remote_store as remote_module
+    from reekg.loaders import transact as writes
 
     settings = remote_settings(engine, remote_home)
     remote = _remote(engine)
@@ -267,7 +267,7 @@ def test_a_write_on_a_build_published_meanwhile_is_refused_and_changes_nothing(e
 
 def test_the_engine_stopped_mid_write_is_503_and_the_served_data_is_unchanged(engine, published, remote_home,
                                                                               monkeypatch):
-    from reekg.loaders import remote as remote_module
+    from reekg.loaders import remote_store as remote_module
 
     settings = remote_settings(engine, remote_home, update_token=TOKEN, remote_timeout=5.0)
     app = create_app(settings)

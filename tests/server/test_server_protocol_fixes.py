@@ -152,7 +152,7 @@ class _RecordingRemote:
         return {"build_id": "remote-build", "graphs": [ELEMENTS_GRAPH]}
 
     def query(self, text, **kwargs):
-        from reekg.loaders.remote import RemoteAnswer
+        from reekg.loaders.remote_store import RemoteAnswer
 
         self.sent.append(text)
         return RemoteAnswer("application/sparql-results+json", b'{"head":{"vars":["x"]},"results":{"bindings":[]}}')
