@@ -33,8 +33,8 @@ from .errors import LoadError, Place
 from .inference import compile_rules, infer_into
 from .namespaces import PROV, Namespaces
 from .rdf_files import stream_into
-from .remote import RemoteError, RemoteStore, publish
-from .remote import partner_quads as remote_partner_quads
+from .remote_store import RemoteError, RemoteStore, publish
+from .remote_store import partner_quads as remote_partner_quads
 from .store import HomeUnavailable, StoreHome, content_hash
 from .validation import ValidationReport, line_of, validate
 
@@ -238,7 +238,7 @@ def new_manifest(digest: str, ns: Namespaces, report: ValidationReport, *, valid
 
 
 @contextmanager
-def _build_lock(home: Path):
+def build_lock(home: Path):
     """One build at a time per home: concurrent writers are serialised, never interleaved. A home that cannot
     hold the lock file (read-only, no permission, under a file) raises HomeUnavailable naming the cause."""
     store_home = StoreHome(home)
@@ -305,7 +305,7 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
     """Build, validate and (if ``write``) publish a new store. Raises LoadError on bad input or violations.
 
     With ``store = sparql`` the build is published to the remote SPARQL store instead (staged, then switched
-    in; see :mod:`reekg.loaders.remote`); ``on_batch`` is its progress hook.
+    in; see :mod:`reekg.loaders.remote_store`); ``on_batch`` is its progress hook.
 
     The partner graphs of the live store are carried over and validated again with the new tables, unless
     ``keep_partner_graphs`` is false; a file given in ``extra_rdf`` replaces the graph of the same name.
@@ -351,14 +351,14 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
         store_path = None
         mark = time.perf_counter()
         if write and remote is not None:
-            with _build_lock(home.home):
+            with build_lock(home.home):
                 _remote_call(lambda: publish(remote, ns.base, build_id, assembled.quads(),
                                              {**manifest, "timings_s": timings}, on_batch=on_batch),
                              "publishing the build")
         elif write:
             assembled.store.optimize()
             assembled.close()  # RocksDB closed before the folder is moved and published
-            with _build_lock(home.home):
+            with build_lock(home.home):
                 store_path = home.adopt(folder, build_id, {**manifest, "timings_s": timings})
                 home.prune()
         timings["write"] = time.perf_counter() - mark

@@ -292,7 +292,7 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
             report = validate(lambda: union_graph(memory, ns), shapes, locate, store=memory)
         else:
             # the focus nodes of every triple, asserted or inferred, that the write changed
-            from .incremental import StoreIndex, validate_focus
+            from .validation import StoreIndex, validate_focus
 
             triples = {q.triple for q in changed if q.graph_name != inferred_node}
             triples |= {q.triple for q in inferred_before ^ inferred_after}
