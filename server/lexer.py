@@ -18,6 +18,7 @@ Strings, IRIs and comments are skipped exactly as the SPARQL 1.1 grammar reads t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -94,9 +95,12 @@ def _unescape(iri: str) -> str:
     return _UCHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), iri)
 
 
-def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> QueryShape:
-    """Lex ``query`` and report its form and outbound references (never raises on bad syntax)."""
-    tokens: list[tuple[str, str, str | None, str | None]] = []  # (kind, text, prefix, local)
+Token = tuple[str, str, str | None, str | None]  # (kind, text, prefix, local); prefix and local of a pname
+
+
+def _tokens(query: str) -> list[Token]:
+    """The query's tokens, without white space and comments."""
+    tokens: list[Token] = []
     for m in _TOKEN.finditer(query):
         kind = m.lastgroup
         if kind in ("ws", "comment"):
@@ -107,76 +111,119 @@ def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> Query
             continue
         else:
             tokens.append((kind, m.group(0), None, None))
+    return tokens
 
-    shape = QueryShape()
-    shape.depth, shape.tokens = _measure(tokens)
-    prefixes = dict(default_prefixes or {})
-    base: str | None = None
 
-    def resolve(i: int) -> str | None:
-        if i >= len(tokens):
+class _Reader:
+    """The token list with the prologue read so far (prefixes, base), to resolve a clause's target."""
+
+    def __init__(self, tokens: list[Token], prefixes: dict[str, str]):
+        self.tokens, self.prefixes, self.base = tokens, prefixes, None
+
+    def is_word(self, i: int, word: str) -> bool:
+        return i < len(self.tokens) and self.tokens[i][0] == "word" and self.tokens[i][1].upper() == word
+
+    def resolve(self, i: int) -> str | None:
+        """The IRI token ``i`` names (an IRI, relative to BASE, or a declared prefixed name), else None."""
+        if i >= len(self.tokens):
             return None
-        kind, text, prefix, local = tokens[i]
+        kind, text, prefix, local = self.tokens[i]
         if kind == "iri":
             iri = _unescape(text[1:-1])
-            return urljoin(base, iri) if base and ":" not in iri.split("/")[0] else iri
-        if kind == "pname" and prefix is not None and prefix in prefixes and local is not None:
-            return prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
+            return urljoin(self.base, iri) if self.base and ":" not in iri.split("/")[0] else iri
+        if kind == "pname" and prefix is not None and prefix in self.prefixes and local is not None:
+            return self.prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
         return None
 
+
+# A clause reader takes the reader, the keyword's index and the shape; it returns the index after the clause,
+# or None when the keyword does not start that clause here (the token is then read as any other word).
+_ClauseReader = Callable[[_Reader, int, QueryShape], int | None]
+
+
+def _read_prefix(reader: _Reader, i: int, shape: QueryShape) -> int | None:
+    if i + 2 >= len(reader.tokens) or reader.tokens[i + 1][0] != "pname":
+        return None
+    target = reader.resolve(i + 2)
+    if target is not None:
+        reader.prefixes[reader.tokens[i + 1][2] or ""] = target
+    return i + 3
+
+
+def _read_base(reader: _Reader, i: int, shape: QueryShape) -> int | None:
+    if i + 1 >= len(reader.tokens) or reader.tokens[i + 1][0] != "iri":
+        return None
+    reader.base = reader.resolve(i + 1)
+    return i + 2
+
+
+def _read_service(reader: _Reader, i: int, shape: QueryShape) -> int:
+    target = i + 1 + reader.is_word(i + 1, "SILENT")
+    shape.services.append(reader.resolve(target))
+    return target + 1
+
+
+def _read_dataset(reader: _Reader, i: int, shape: QueryShape) -> int:
+    named = reader.is_word(i + 1, "NAMED")
+    target = i + 1 + named
+    (shape.from_named if named else shape.from_graphs).append(reader.resolve(target))
+    return target + 1
+
+
+def _read_load(reader: _Reader, i: int, shape: QueryShape) -> int:
+    target = i + 1 + reader.is_word(i + 1, "SILENT")
+    shape.loads.append(reader.resolve(target))
+    return target + 1
+
+
+def _read_with(reader: _Reader, i: int, shape: QueryShape) -> int:
+    shape.withs.append(reader.resolve(i + 1))
+    return i + 2
+
+
+_CLAUSES: dict[str, _ClauseReader] = {
+    "PREFIX": _read_prefix, "BASE": _read_base, "SERVICE": _read_service, "FROM": _read_dataset,
+    "USING": _read_dataset, "LOAD": _read_load, "WITH": _read_with,
+}
+
+
+def _note_suspicious(shape: QueryShape, kind: str, text: str, prefix: str | None) -> None:
+    """Record a word or prefix that contains an outbound keyword (it may be one run into another token)."""
+    if kind == "word":
+        hidden = text
+    elif kind == "pname" and prefix:
+        hidden = prefix
+    else:
+        return
+    if _UPDATE_OUTBOUND.search(hidden):
+        shape.update_suspicious.append(text)
+    if _OUTBOUND.search(hidden):
+        shape.suspicious.append(text)
+
+
+def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> QueryShape:
+    """Lex ``query`` and report its form and outbound references (never raises on bad syntax)."""
+    tokens = _tokens(query)
+    shape = QueryShape()
+    shape.depth, shape.tokens = _measure(tokens)
+    reader = _Reader(tokens, dict(default_prefixes or {}))
     i = 0
     while i < len(tokens):
         kind, text, prefix, _local = tokens[i]
         upper = text.upper() if kind == "word" else ""
-        if upper == "PREFIX" and i + 2 < len(tokens) and tokens[i + 1][0] == "pname":
-            target = resolve(i + 2)
-            if target is not None:
-                prefixes[tokens[i + 1][2] or ""] = target
-            i += 3
-            continue
-        if upper == "BASE" and i + 1 < len(tokens) and tokens[i + 1][0] == "iri":
-            base = resolve(i + 1)
-            i += 2
-            continue
         if shape.form is None and (upper in _QUERY_FORMS or upper in _UPDATE_KEYWORDS):
             shape.form = upper
-        if upper == "SERVICE":
-            j = i + 1
-            if j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "SILENT":
-                j += 1
-            shape.services.append(resolve(j))
-            i = j + 1
+        clause = _CLAUSES.get(upper)
+        after = clause(reader, i, shape) if clause is not None else None
+        if after is not None:
+            i = after
             continue
-        if upper in ("FROM", "USING"):
-            j = i + 1
-            named = j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "NAMED"
-            j += named
-            (shape.from_named if named else shape.from_graphs).append(resolve(j))
-            i = j + 1
-            continue
-        if upper == "LOAD":
-            j = i + 1
-            if j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "SILENT":
-                j += 1
-            shape.loads.append(resolve(j))
-            i = j + 1
-            continue
-        if upper == "WITH":
-            shape.withs.append(resolve(i + 1))
-            i += 2
-            continue
-        if (kind == "word" and _UPDATE_OUTBOUND.search(text)) or (kind == "pname" and prefix
-                                                                   and _UPDATE_OUTBOUND.search(prefix)):
-            shape.update_suspicious.append(text)
-        outbound_word = kind == "word" and _OUTBOUND.search(text)
-        outbound_prefix = kind == "pname" and prefix and _OUTBOUND.search(prefix)
-        if outbound_word or outbound_prefix:
-            shape.suspicious.append(text)
+        _note_suspicious(shape, kind, text, prefix)
         i += 1
     return shape
 
 
-def _measure(tokens: list[tuple[str, str, str | None, str | None]]) -> tuple[int, int]:
+def _measure(tokens: list[Token]) -> tuple[int, int]:
     """The deepest nesting and the number of tokens outside VALUES and DATA blocks (see DEFAULT_MAX_DEPTH)."""
     depth = deepest = counted = run = 0
     block_at: int | None = None  # the depth at which the open VALUES/DATA block started
