@@ -237,23 +237,41 @@ def sankey(answer: dict[str, Any], catalog: dict[str, dict[str, Any]]) -> dict[s
     the hop it draws (the first one is where a click goes).
     """
     paths = answer["data"]
+    diagram = _Diagram(catalog, paths)
     subsystem = answer["subsystem"]
-    nodes: dict[str, dict[str, Any]] = {}
-    links: dict[tuple[str, str], dict[str, Any]] = {}
+    sink = diagram.node("subsystem", subsystem, diagram.label_of("subsystem", subsystem), "subsystem")
+    for path, (weight, basis) in zip(paths, _weights(paths, answer.get("shares") or {}), strict=True):
+        diagram.draw(path, sink, weight, basis)
+    return diagram.drawn()
 
-    def node(column: str, ident: str, label: str | None, kind: str, country: str | None = None) -> str:
+
+class _Diagram:
+    """The nodes and links of a trace's Sankey diagram, filled path by path."""
+
+    def __init__(self, catalog: dict[str, dict[str, Any]], paths: list[dict[str, Any]]):
+        self.catalog, self.paths = catalog, paths
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.links: dict[tuple[str, str], dict[str, Any]] = {}
+        self.site_info = {p["site"]: (p.get("siteLabel"), p.get("country")) for p in paths}
+        self.made = {(p["component"], p["material"]) for p in paths if p["hop"] == "magnet-making"}
+
+    def label_of(self, kind: str, ident: str | None) -> str | None:
+        return (self.catalog.get(kind, {}).get(ident or "") or {}).get("labelEn")
+
+    def node(self, column: str, ident: str, label: str | None, kind: str, country: str | None = None) -> str:
         key = f"{column}:{ident}"
-        if key not in nodes:
+        if key not in self.nodes:
             shown = label or ident
             if country and column in ("mine", "plant", "maker"):
                 shown = f"{shown} ({country})"
-            nodes[key] = {"name": key, "label": shown, "column": column, "depth": COLUMNS.index(column),
-                          "href": doc_url(kind, ident)}
+            self.nodes[key] = {"name": key, "label": shown, "column": column, "depth": COLUMNS.index(column),
+                               "href": doc_url(kind, ident)}
         return key
 
-    def link(source: str, target: str, weight: float, basis: str, cited: str | None, hop: str) -> None:
-        entry = links.setdefault((source, target), {"source": source, "target": target, "weight": 0.0,
-                                                     "paths": 0, "basis": basis, "hop": hop, "sources": Counter()})
+    def link(self, source: str, target: str, weight: float, basis: str, cited: str | None, hop: str) -> None:
+        entry = self.links.setdefault((source, target), {"source": source, "target": target, "weight": 0.0,
+                                                          "paths": 0, "basis": basis, "hop": hop,
+                                                          "sources": Counter()})
         entry["weight"] += weight
         entry["paths"] += 1
         if basis == "share":
@@ -261,58 +279,61 @@ def sankey(answer: dict[str, Any], catalog: dict[str, dict[str, Any]]) -> dict[s
         if cited:
             entry["sources"][cited] += 1
 
-    def label_of(kind: str, ident: str | None) -> str | None:
-        return (catalog.get(kind, {}).get(ident or "") or {}).get("labelEn")
-
-    site_info = {p["site"]: (p.get("siteLabel"), p.get("country")) for p in paths}
-    makers_by_component = {(p["component"], p["material"]) for p in paths if p["hop"] == "magnet-making"}
-    sink = node("subsystem", subsystem, label_of("subsystem", subsystem), "subsystem")
-    for path, (weight, basis) in zip(paths, _weights(paths, answer.get("shares") or {}), strict=True):
+    def draw(self, path: dict[str, Any], sink: str, weight: float, basis: str) -> None:
+        """The links of one path: site to element to component to subsystem (or through a magnet maker)."""
         cited = path.get("hopSources") or {}
         site, kind, country = path["site"], path["siteKind"], path.get("country")
-        element = node("element", path["element"], path["element"], "element")
-        component = node("component", path["component"], label_of("component", path["component"]), "component")
+        element = self.node("element", path["element"], path["element"], "element")
+        component = self.node("component", path["component"], self.label_of("component", path["component"]),
+                              "component")
         if path["hop"] == "magnet-making":
-            maker = node("maker", site, path.get("siteLabel"), kind, country)
-            link(element, maker, weight, basis, cited.get("site"), "material made at")
-            link(maker, component, weight, basis, cited.get("material"), "component uses material")
-            link(component, sink, weight, basis, cited.get("component"), "subsystem has component")
-            continue
+            maker = self.node("maker", site, path.get("siteLabel"), kind, country)
+            self.link(element, maker, weight, basis, cited.get("site"), "material made at")
+            self.link(maker, component, weight, basis, cited.get("material"), "component uses material")
+            self.link(component, sink, weight, basis, cited.get("component"), "subsystem has component")
+            return
         column = "mine" if kind == "mine" else "plant"
-        here = node(column, site, path.get("siteLabel"), kind, country)
+        here = self.node(column, site, path.get("siteLabel"), kind, country)
         if column == "mine" and country:
-            origin = node("country", country, label_of("country", country) or country, "country")
-            link(origin, here, weight, basis, cited.get("country"), "located in")
+            origin = self.node("country", country, self.label_of("country", country) or country, "country")
+            self.link(origin, here, weight, basis, cited.get("country"), "located in")
         if path["hop"] == "upstream" and path.get("fedSite"):
-            fed = path["fedSite"]
-            fed_kind = "mine" if fed in catalog.get("mine", {}) else "facility"
-            fed_column = "maker" if f"maker:{fed}" in nodes or _makes_magnets(paths, fed) else "plant"
-            fed_label, fed_country = site_info.get(fed, (label_of(fed_kind, fed), None))
-            target = node(fed_column, fed, fed_label or label_of(fed_kind, fed), fed_kind, fed_country)
-            if target != here:
-                link(here, target, weight, basis, cited.get("feed"), "supplies")
-        else:
-            link(here, element, weight, basis, cited.get("site"), "produces")
-            if (path["component"], path["material"]) not in makers_by_component:
-                link(element, component, weight, basis, cited.get("element"), "material contains element")
-                link(component, sink, weight, basis, cited.get("component"), "subsystem has component")
-    drawn = _acyclic(list(links.values()))
-    out_links = []
-    for entry in drawn:
-        sources = [s for s, _ in entry["sources"].most_common()]
-        out_links.append({
-            "source": entry["source"], "target": entry["target"],
-            "value": round(max(entry["weight"], MIN_WEIGHT), 6), "weight": round(entry["weight"], 6),
-            "paths": entry["paths"], "basis": entry["basis"], "hop": entry["hop"], "sources": sources,
-            "href": doc_url("source", sources[0]) if sources else None,
-            "sourceLabel": nodes[entry["source"]]["label"], "targetLabel": nodes[entry["target"]]["label"],
-        })
-    used = {x for link_ in out_links for x in (link_["source"], link_["target"])}
-    depth = _depths(nodes, out_links)
-    for key, entry in nodes.items():
-        entry["depth"] = depth[key]
-    ordered = sorted((n for n in nodes.values() if n["name"] in used), key=lambda n: (n["depth"], n["label"]))
-    return {"nodes": ordered, "links": out_links, "columns": [COLUMN_LABELS[c] for c in COLUMNS]}
+            self._feed(path, here, weight, basis, cited.get("feed"))
+            return
+        self.link(here, element, weight, basis, cited.get("site"), "produces")
+        if (path["component"], path["material"]) not in self.made:
+            self.link(element, component, weight, basis, cited.get("element"), "material contains element")
+            self.link(component, sink, weight, basis, cited.get("component"), "subsystem has component")
+
+    def _feed(self, path: dict[str, Any], here: str, weight: float, basis: str, cited: str | None) -> None:
+        """An upstream site's link to the site it supplies."""
+        fed = path["fedSite"]
+        fed_kind = "mine" if fed in self.catalog.get("mine", {}) else "facility"
+        fed_column = "maker" if f"maker:{fed}" in self.nodes or _makes_magnets(self.paths, fed) else "plant"
+        fed_label, fed_country = self.site_info.get(fed, (self.label_of(fed_kind, fed), None))
+        target = self.node(fed_column, fed, fed_label or self.label_of(fed_kind, fed), fed_kind, fed_country)
+        if target != here:
+            self.link(here, target, weight, basis, cited, "supplies")
+
+    def drawn(self) -> dict[str, Any]:
+        """The diagram: nodes in columns, the links minus any that would close a cycle."""
+        out_links = []
+        for entry in _acyclic(list(self.links.values())):
+            sources = [s for s, _ in entry["sources"].most_common()]
+            out_links.append({
+                "source": entry["source"], "target": entry["target"],
+                "value": round(max(entry["weight"], MIN_WEIGHT), 6), "weight": round(entry["weight"], 6),
+                "paths": entry["paths"], "basis": entry["basis"], "hop": entry["hop"], "sources": sources,
+                "href": doc_url("source", sources[0]) if sources else None,
+                "sourceLabel": self.nodes[entry["source"]]["label"],
+                "targetLabel": self.nodes[entry["target"]]["label"],
+            })
+        used = {x for link_ in out_links for x in (link_["source"], link_["target"])}
+        depth = _depths(self.nodes, out_links)
+        for key, entry in self.nodes.items():
+            entry["depth"] = depth[key]
+        ordered = sorted((n for n in self.nodes.values() if n["name"] in used), key=lambda n: (n["depth"], n["label"]))
+        return {"nodes": ordered, "links": out_links, "columns": [COLUMN_LABELS[c] for c in COLUMNS]}
 
 
 def _depths(nodes: dict[str, dict[str, Any]], links: list[dict[str, Any]]) -> dict[str, int]:

@@ -35,10 +35,7 @@ def exposure(a: Answers, robot: str, units: int, on: str | None = None, unverifi
     in_force, q_controls = controls(a, when, iri)
     summary, q_shares, share_rows = share_summaries(a)
     grades, q_grades = a.run("robot-grades", robot=iri)
-    needed: dict[str, list[str]] = defaultdict(list)  # family → the grades the robot's components need
-    for g in grades:
-        if g.get("family") and g["grade"] not in needed[g["family"]]:
-            needed[g["family"]].append(g["grade"])
+    needed = _needed(grades)
     materials = {e["material"] for e in estimates if e.get("material")} | {g for gs in needed.values() for g in gs}
     contents, q_contents, content_rows = material_contents(a, materials)
     elements = _Elements(a, in_force)
@@ -48,14 +45,26 @@ def exposure(a: Answers, robot: str, units: int, on: str | None = None, unverifi
         _add_estimate(a, elements, estimate, contents, needed.get(estimate.get("material"), []), units)
     rows = elements.finish()
     magnet = [_magnet(a, e) for e in estimates]
-    fleet = {"min": min((m["fleetMassKg"]["min"] for m in magnet), default=None),
-             "max": max((m["fleetMassKg"]["max"] for m in magnet), default=None)}
-    data = {"magnet": magnet, "magnetFleetTotalKg": fleet, "elements": rows, "stages": summary}
+    data = {"magnet": magnet, "magnetFleetTotalKg": _fleet(magnet), "elements": rows, "stages": summary}
     cited = list(estimates) + [c for cs in in_force.values() for c in cs] + share_rows + content_rows
     return a.answer(data, [q_fleet, q_controls, q_shares, q_grades, *q_contents], cited,
                     robot=a.local_id(iri), units=units, on=when,
                     assumptions=_assumptions(a, when, grades, bool(needed), summary),
                     gaps=gaps(a, {e for r in rows for e in r["elements"] if e in RARE_EARTHS}, when))
+
+
+def _needed(grades: list[Row]) -> dict[str, list[str]]:
+    """Per magnet family, the grades the robot's components need (robot-grades.rq), in the query's order."""
+    needed: dict[str, list[str]] = defaultdict(list)
+    for g in grades:
+        if g.get("family") and g["grade"] not in needed[g["family"]]:
+            needed[g["family"]].append(g["grade"])
+    return needed
+
+
+def _fleet(magnet: list[Row]) -> Row:
+    return {"min": min((m["fleetMassKg"]["min"] for m in magnet), default=None),
+            "max": max((m["fleetMassKg"]["max"] for m in magnet), default=None)}
 
 
 def content_key(row: Row) -> str:
@@ -116,14 +125,10 @@ def _add_estimate(a: Answers, elements: _Elements, estimate: Row, contents: dict
     base = contents.get(family, {})
     for key in sorted(set(base) | {k for g in graded for k in contents.get(g, {})}):
         row = elements.entry(key)  # listed even when no figure follows (its control status still counts)
-        if graded and set(key.split("+")) & GRADE_DOPANTS:
-            low, high, facts = grade_range(key, graded, contents)
-            basis = f"grades {', '.join(a.local_id(g) for g in graded)} that the robot's components need"
-        elif (fact := base.get(key)) is not None:
-            low, high, facts = fact.get("massFractionMin"), fact.get("massFractionMax"), [fact]
-            basis = f"{a.local_id(family)} content"
-        else:
+        fraction = _fraction(a, key, family, base, graded, contents)
+        if fraction is None:
             continue
+        low, high, facts, basis = fraction
         per_unit = {"estimate": a.local_id(estimate["estimate"]),
                     "min": None if low is None else rounded(estimate["massMinKg"] * low),
                     "max": None if high is None else rounded(estimate["massMaxKg"] * high),
@@ -136,6 +141,19 @@ def _add_estimate(a: Answers, elements: _Elements, estimate: Row, contents: dict
         row["fleetMassKg"].append({"estimate": per_unit["estimate"],
                                    "min": None if per_unit["min"] is None else rounded(per_unit["min"] * units),
                                    "max": None if per_unit["max"] is None else rounded(per_unit["max"] * units)})
+
+
+def _fraction(a: Answers, key: str, family: Any, base: dict[str, Row], graded: list[str],
+              contents: dict[str, dict[str, Row]]) -> tuple[Any, Any, list[Row], str] | None:
+    """The mass fraction of ``key`` in a magnet: from the grades the components need for Dy and Tb, else from
+    the family's content fact; None when neither gives one."""
+    if graded and set(key.split("+")) & GRADE_DOPANTS:
+        low, high, facts = grade_range(key, graded, contents)
+        return low, high, facts, f"grades {', '.join(a.local_id(g) for g in graded)} that the robot's components need"
+    fact = base.get(key)
+    if fact is None:
+        return None
+    return fact.get("massFractionMin"), fact.get("massFractionMax"), [fact], f"{a.local_id(family)} content"
 
 
 def grade_range(key: str, grades: list[str], contents: dict[str, dict[str, Row]]

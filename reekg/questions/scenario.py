@@ -76,11 +76,7 @@ def scenario(a: Answers, restrictions: list[dict[str, Any]], on: str | None = No
     for r in site_rows:
         (supply.doubtful if r.get("stageUnverified") else supply.sites)[(r["symbol"], a.local_id(r["stage"]))].add(
             (r["site"], r.get("countryCode") or ""))
-    uses: dict[tuple[str, str], set[str]] = defaultdict(set)  # (kind, id) → element symbols
-    for r in deps:
-        uses[("subsystem", a.local_id(r["subsystem"]))].add(r["symbol"])
-        if r.get("robot"):
-            uses[("robot", a.local_id(r["robot"]))].add(r["symbol"])
+    uses = _uses(a, deps)
     results: dict[str, list[Row]] = {"subsystem": [], "robot": []}
     affected: set[str] = set()
     for (kind, ident), symbols in sorted(uses.items()):
@@ -96,6 +92,16 @@ def scenario(a: Answers, restrictions: list[dict[str, Any]], on: str | None = No
     return a.answer(data, list({q.name: q for q in queries}.values()), share_rows + site_rows, restrictions=rules,
                     on=when, changesStoredGraph=False, assumptions=_assumptions(supply),
                     gaps=gaps(a, {e for syms in uses.values() for e in syms if e in affected}, when))
+
+
+def _uses(a: Answers, deps: list[Row]) -> dict[tuple[str, str], set[str]]:
+    """(kind, id) → the element symbols each subsystem and robot depends on (dependencies.rq)."""
+    uses: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in deps:
+        uses[("subsystem", a.local_id(r["subsystem"]))].add(r["symbol"])
+        if r.get("robot"):
+            uses[("robot", a.local_id(r["robot"]))].add(r["symbol"])
+    return uses
 
 
 def _rule(a: Answers, where: str, rule: Any) -> Row:

@@ -31,8 +31,7 @@ def sites(a: Answers, element: str | None = None, stage: str | None = None, outs
                             key=lambda kv: (kv[1]["country"] or "", kv[1]["site"])):
         if left_out_country and site["country"] == left_out_country:
             continue
-        found = site["byStage"].get(stage, set()) if stage else site["elements"]
-        if (stage and stage not in site["stages"]) or (symbol and symbol not in found):
+        if not _matches(site, stage, symbol):
             if not unverified:
                 left_out += _believed_only(site, stage, symbol)
             continue
@@ -66,6 +65,12 @@ def _by_site(a: Answers, rows: list[Row], unverified: bool) -> dict[str, Row]:
         site["byStage"][stage_id].add(r["symbol"])
         site["evidence"] |= set((r.get("sources") or "").split())
     return by_site
+
+
+def _matches(site: Row, stage: str | None, symbol: str | None) -> bool:
+    """Whether a site counts at ``stage`` (any when None) for ``symbol`` (any when None)."""
+    found = site["byStage"].get(stage, set()) if stage else site["elements"]
+    return not ((stage and stage not in site["stages"]) or (symbol and symbol not in found))
 
 
 def _believed_only(site: Row, stage: str | None, symbol: str | None) -> list[Row]:
