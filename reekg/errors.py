@@ -10,8 +10,8 @@ The classes live beside the code that raises them and all derive from :class:`Re
 
     ReekgError (500)
     ├── ServiceError (500, reekg.errors) — BadRequest 400, NotFound 404, ValidationFailed 422, Busy 503, …
-    ├── AnswerError (400, reekg.answers) — BadParameter 400, UnknownId 404
-    ├── QueryParameterError (400, reekg.queries)
+    ├── AnswerError (400, reekg.questions.core) — BadParameter 400, UnknownId 404
+    ├── QueryParameterError (400, reekg.questions.library)
     ├── RefusedQuery (400, reekg.server.lexer)
     ├── LoadError (422, reekg.loaders.errors) — WriteInvalid 422, HomeUnavailable 503
     ├── WriteError (400, reekg.errors) — WriteSyntaxError 400, WriteRefused 400, GraphNotFound 404, …

@@ -90,7 +90,7 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("remote_password", str, "", "Password for the remote store."),
     Setting("remote_timeout", float, 30.0,
             "Seconds to wait for one request to the remote store when loading (queries use query_timeout)."),
-    # The analyst answers (reekg.answers, issue 4).
+    # The analyst answers (reekg.questions, issue 4).
     Setting("concentration_threshold", float, 0.5,
             "Share of a stage's world output above which one country is flagged as a concentration risk."),
 )
