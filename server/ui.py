@@ -202,11 +202,14 @@ def query_page() -> Response:
     """The HTML page (also answered by ``/sparql`` for browsers; see :mod:`reekg.server.sparql`)."""
     ns = current_app.extensions["reekg.namespaces"]
     examples = _examples()
+    grouped = groups([e["name"] for e in examples], _questions())
+    order = [name for group in grouped for name in group["queries"]]
+    examples.sort(key=lambda e: order.index(e["name"]))  # tabs in the list's order: the analyst questions first
     html = render_template(
         "ui/query.html",
         endpoint=url_for("sparql.query"),
         examples=examples,
-        groups=groups([e["name"] for e in examples], _questions()),
+        groups=grouped,
         by_name={e["name"]: e for e in examples},
         prefixes=sorted(ns.prefixes().items()),
         formats=FORM_FORMATS,

@@ -181,9 +181,12 @@ def test_the_page_lists_every_saved_query(app_server):
     shipped = [e for e in (resources.files("reekg.questions") / "sparql").iterdir() if e.name.endswith(".rq")]
     assert len(examples) == len(shipped) >= 10
     assert {"dependents", "trace", "substitutes", "functions"} <= set(library())
-    assert [e["title"] for e in examples] == [q.title for q in library().values()]
-    # a tab opens with the title, the parameters and the query; the notes stay in the list (test_query_editor)
-    assert [e["query"] for e in examples] == [editor_text(q.text) for q in library().values()]
+    # in the saved-query list's order (test_server_query_editor), each query once
+    by_name = {e["name"]: e for e in examples}
+    assert len(by_name) == len(examples) and set(by_name) == set(library())
+    assert {n: e["title"] for n, e in by_name.items()} == {n: q.title for n, q in library().items()}
+    # a tab opens with the title, the parameters and the query; the notes stay in the list
+    assert {n: e["query"] for n, e in by_name.items()} == {n: editor_text(q.text) for n, q in library().items()}
 
 
 def test_the_plain_form_submits_a_query_and_gets_results(app_server):
