@@ -14,6 +14,8 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib import Graph
 
+from reekg import formats
+
 from .releases import RELEASE_JSON, dumps_dir, list_releases, load_release, nquad_line, ntriple_line, store_quads
 from .store import MANIFEST, StoreHome
 
@@ -30,10 +32,6 @@ class Diff:
         return {"old": self.old, "new": self.new, "format": "n-quads" if self.quads else "n-triples",
                 "added": len(self.added), "removed": len(self.removed),
                 "added_lines": self.added, "removed_lines": self.removed}
-
-
-_FILE_FORMATS = {".nq": ox.RdfFormat.N_QUADS, ".nt": ox.RdfFormat.N_TRIPLES, ".ttl": ox.RdfFormat.TURTLE,
-                 ".trig": ox.RdfFormat.TRIG, ".jsonld": ox.RdfFormat.JSON_LD, ".rdf": ox.RdfFormat.RDF_XML}
 
 
 def _read_side(spec: str, home: str | Path | None) -> tuple[list[ox.Quad], bool, str]:
@@ -61,12 +59,13 @@ def _read_side(spec: str, home: str | Path | None) -> tuple[list[ox.Quad], bool,
 def _read_file(path: Path) -> tuple[list[ox.Quad], bool]:
     compressed = path.name.endswith(".gz")
     name = path.name[:-3] if compressed else path.name
-    fmt = _FILE_FORMATS.get("." + name.rsplit(".", 1)[-1])
+    fmt = formats.by_suffix(name.rsplit(".", 1)[-1])
     if fmt is None:
-        raise ValueError(f"{path}: cannot tell its RDF format from the name (use .nq, .nt, .ttl, .jsonld, .rdf)")
+        known = ", ".join("." + f.suffix for f in formats.GRAPH)
+        raise ValueError(f"{path}: cannot tell its RDF format from the name (use {known})")
     raw = path.read_bytes()
-    quads = list(ox.parse(io.BytesIO(gzip.decompress(raw) if compressed else raw), format=fmt))
-    return quads, fmt in (ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG)
+    quads = list(ox.parse(io.BytesIO(gzip.decompress(raw) if compressed else raw), format=fmt.rdf))
+    return quads, fmt.named_graphs
 
 
 def _canonical_lines(quads: list[ox.Quad], with_graphs: bool, labels_are_stable: bool) -> set[str]:

@@ -19,6 +19,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 from rdflib.compare import to_canonical_graph
 
+from reekg import formats
 from reekg.terms import from_oxigraph
 from reekg.terms import to_oxigraph as to_ox
 
@@ -26,17 +27,7 @@ from .errors import LoadError, Place, Problem
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
-FORMATS = {
-    ".ttl": ox.RdfFormat.TURTLE,
-    ".trig": ox.RdfFormat.TRIG,
-    ".nt": ox.RdfFormat.N_TRIPLES,
-    ".nq": ox.RdfFormat.N_QUADS,
-    ".jsonld": ox.RdfFormat.JSON_LD,
-    ".json": ox.RdfFormat.JSON_LD,
-    ".rdf": ox.RdfFormat.RDF_XML,
-    ".owl": ox.RdfFormat.RDF_XML,
-    ".xml": ox.RdfFormat.RDF_XML,
-}
+FORMATS = formats.rdf_suffixes()  # .ttl, .owl, … → the pyoxigraph format
 
 
 # Anywhere, in any case: oxrdfxml accepts `<!doctype` and a DOCTYPE inside the root element, and reads only

@@ -42,6 +42,7 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
 
+from reekg import formats
 from reekg.terms import from_oxigraph
 
 from .namespaces import PROV, Namespaces
@@ -62,17 +63,26 @@ SUMS = "SHA256SUMS"
 
 @dataclass(frozen=True)
 class DumpFormat:
-    key: str  # file suffix after the release name
-    media_type: str
+    format: str  # a graph format's name in reekg.formats
     compressed: bool
     title: str
 
+    @property
+    def key(self) -> str:
+        """The file suffix after the release name (``ttl``, ``nt.gz``, …)."""
+        suffix = formats.by_name(self.format, "graph").suffix
+        return f"{suffix}.gz" if self.compressed else f"{suffix}"
+
+    @property
+    def media_type(self) -> str:
+        return formats.by_name(self.format, "graph").media_type
+
 
 DUMP_FORMATS = (
-    DumpFormat("ttl", "text/turtle", False, "Turtle, all graphs merged"),
-    DumpFormat("nt.gz", "application/n-triples", True, "N-Triples (gzip), all graphs merged"),
-    DumpFormat("nq.gz", "application/n-quads", True, "N-Quads (gzip), one named graph per source"),
-    DumpFormat("jsonld", "application/ld+json", False, "JSON-LD, all graphs merged"),
+    DumpFormat("turtle", False, "Turtle, all graphs merged"),
+    DumpFormat("n-triples", True, "N-Triples (gzip), all graphs merged"),
+    DumpFormat("n-quads", True, "N-Quads (gzip), one named graph per source"),
+    DumpFormat("json-ld", False, "JSON-LD, all graphs merged"),
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import click
 
+from reekg import formats
 from reekg import settings as settings_registry
 from reekg.errors import ReekgError, details
 from reekg.settings import SettingsError
@@ -178,9 +179,14 @@ def check_ontology(ctx: click.Context, with_data: bool) -> None:
     sys.exit(0 if ok else 1)
 
 
+# `reekg query --format`: the SPARQL results formats by name, Turtle and N-Triples by suffix (reekg.formats)
+_RESULTS_OUT = {f.name: f for f in formats.RESULTS}
+_GRAPH_OUT = {f.suffix: f for f in formats.GRAPH if f.name in ("turtle", "n-triples")}
+
+
 @main.command()
 @click.argument("sparql")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "tsv", "xml", "ttl", "nt"]),
+@click.option("--format", "fmt", type=click.Choice(["table", *_RESULTS_OUT, *_GRAPH_OUT]),
               default="table", show_default=True)
 @click.pass_context
 def query(ctx: click.Context, sparql: str, fmt: str) -> None:
@@ -199,15 +205,12 @@ def query(ctx: click.Context, sparql: str, fmt: str) -> None:
         click.echo(json.dumps({"head": {}, "boolean": bool(result)}) if fmt == "json" else str(bool(result)).lower())
         return
     if isinstance(result, ox.QueryTriples | list):
-        if fmt == "nt":
-            sys.stdout.buffer.write(ox.serialize(result, format=ox.RdfFormat.N_TRIPLES) or b"")
-        else:
-            sys.stdout.buffer.write(ox.serialize(result, format=ox.RdfFormat.TURTLE, prefixes=ns.prefixes()) or b"")
+        graph = _GRAPH_OUT.get(fmt, formats.GRAPH[0])  # Turtle unless N-Triples was asked for
+        extra = {"prefixes": ns.prefixes()} if graph.name == "turtle" else {}
+        sys.stdout.buffer.write(ox.serialize(result, format=graph.rdf, **extra) or b"")
         return
-    formats = {"json": ox.QueryResultsFormat.JSON, "csv": ox.QueryResultsFormat.CSV,
-               "tsv": ox.QueryResultsFormat.TSV, "xml": ox.QueryResultsFormat.XML}
-    if fmt in formats:
-        sys.stdout.buffer.write(result.serialize(format=formats[fmt]) or b"")
+    if fmt in _RESULTS_OUT:
+        sys.stdout.buffer.write(result.serialize(format=_RESULTS_OUT[fmt].results) or b"")
         return
     names = [v.value for v in result.variables]
     rows = [[_short(solution[name], ns) for name in names] for solution in result]

@@ -13,60 +13,21 @@ from dataclasses import dataclass
 
 from werkzeug.datastructures import MultiDict
 
+from reekg import formats
 from reekg.errors import BadRequest, NotAcceptable
 
-
-@dataclass(frozen=True)
-class Choice:
-    name: str  # the serialiser's name in reekg.read.jobs
-    media_type: str  # what the Content-Type says
-    aliases: tuple[str, ...] = ()  # other media types that ask for the same serialisation
-
-    @property
-    def content_type(self) -> str:
-        text = self.media_type
-        if text.startswith("text/") or text.endswith(("+json", "+xml", "/json", "/n-triples", "/n-quads",
-                                                      "/trig", "/ld+json")):
-            text += "; charset=utf-8"
-        return text
-
-
-RESULTS = (
-    Choice("json", "application/sparql-results+json", ("application/json", "text/javascript",
-                                                       "application/javascript")),
-    Choice("xml", "application/sparql-results+xml", ("application/xml", "text/xml")),
-    Choice("csv", "text/csv"),
-    Choice("tsv", "text/tab-separated-values"),
-)
+# The formats are those of reekg.formats, the one table; a choice is one of its rows.
+Choice = formats.Format
+RESULTS = formats.RESULTS
 BOOLEAN = RESULTS
-GRAPH = (
-    Choice("turtle", "text/turtle", ("application/x-turtle",)),
-    Choice("n-triples", "application/n-triples", ("text/plain",)),
-    Choice("json-ld", "application/ld+json", ("application/json",)),
-    Choice("rdf-xml", "application/rdf+xml", ("application/xml", "text/xml")),
-    Choice("trig", "application/trig"),
-    Choice("n-quads", "application/n-quads"),
-)
+GRAPH = formats.GRAPH
 # Linked-data documents (reekg.server.ld): an IRI answers HTML to browsers and RDF to machines. Turtle is first,
 # so a client that sends no Accept or only */* (curl, crawlers) gets data; browsers name text/html.
-HTML = Choice("html", "text/html", ("application/xhtml+xml",))
+HTML = formats.HTML
 DOCUMENT = (GRAPH[0], HTML, *GRAPH[1:])
 FAMILIES = {"solutions": RESULTS, "boolean": BOOLEAN, "graph": GRAPH, "document": DOCUMENT}
 # File suffixes of linked-data documents (``/data/element/Nd.ttl``): a suffix overrides the Accept header.
-SUFFIXES = {"ttl": "turtle", "html": "html", "jsonld": "json-ld", "nt": "n-triples", "rdf": "rdf-xml",
-            "trig": "trig", "nq": "n-quads"}
-
-# `format=` / `output=` keywords → serialiser name per family (SPARQLWrapper sends json, xml, csv, tsv,
-# turtle, n3, rdf, rdf+xml, json-ld; other clients send full media types, handled below).
-_KEYWORDS = {
-    "solutions": {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv"},
-    "graph": {"turtle": "turtle", "ttl": "turtle", "n3": "turtle", "n-triples": "n-triples",
-              "ntriples": "n-triples", "nt": "n-triples", "json-ld": "json-ld", "jsonld": "json-ld",
-              "json": "json-ld", "rdf+xml": "rdf-xml", "rdf/xml": "rdf-xml", "rdf": "rdf-xml",
-              "xml": "rdf-xml", "trig": "trig", "nquads": "n-quads", "n-quads": "n-quads", "nq": "n-quads"},
-}
-_KEYWORDS["boolean"] = _KEYWORDS["solutions"]
-_KEYWORDS["document"] = {**_KEYWORDS["graph"], "html": "html", "json": "json-ld"}
+SUFFIXES = {choice.suffix: choice.name for choice in DOCUMENT}
 
 
 @dataclass(frozen=True)
@@ -114,7 +75,7 @@ def parse_accept(header: str) -> list[_Range]:
 
 def _quality(ranges: list[_Range], choice: Choice) -> float:
     best_q, best_spec = 0.0, -1
-    for media_type in (choice.media_type, *choice.aliases):
+    for media_type in choice.media_types:
         for r in ranges:
             spec = r.specificity(media_type)
             if media_type != choice.media_type and spec < 2:
@@ -173,12 +134,13 @@ def negotiate_answer(family: str, accept: str | None, params: MultiDict | None =
 
 
 def _by_keyword(family: str, keyword: str) -> str:
+    """A ``format=``/``output=`` value: a keyword of one of the family's formats, or one of its media types."""
     lowered = keyword.lower()
-    wanted = _KEYWORDS[family].get(lowered)
-    if wanted is not None:
-        return wanted
     for choice in FAMILIES[family]:
-        if lowered in (choice.media_type, *choice.aliases):
+        if lowered in choice.keywords:
+            return choice.name
+    for choice in FAMILIES[family]:
+        if lowered in choice.media_types:
             return choice.name
     raise NotAcceptable(f"format {keyword!r} is not available for this answer; acceptable: {acceptable(family)}")
 
@@ -204,6 +166,7 @@ def best_of(accept: str | None, media_types: list[str]) -> str | None:
     if not accept:
         return media_types[0]
     ranges = parse_accept(accept)
-    scored = [(_quality(ranges, Choice(name=t, media_type=t)), -i, t) for i, t in enumerate(media_types)]
+    scored = [(_quality(ranges, Choice(name=t, kind="page", media_types=(t,))), -i, t)
+              for i, t in enumerate(media_types)]
     best = max(scored)
     return best[2] if best[0] > 0 else None

@@ -15,6 +15,7 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MultiDict
 
+from reekg import formats
 from reekg.errors import (
     BadRequest,
     PayloadTooLarge,
@@ -34,9 +35,7 @@ bp = Blueprint("sparql", __name__)
 
 _FAMILY_OF_FORM = {"SELECT": "solutions", "ASK": "boolean", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
 SD = "http://www.w3.org/ns/sparql-service-description#"
-FORMATS = "http://www.w3.org/ns/formats/"
-_RESULT_FORMAT_IRIS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-                       "Turtle", "N-Triples", "JSON-LD", "RDF_XML", "TriG", "N-Quads")
+FORMATS = formats.W3C_FORMATS
 
 
 def _backend() -> Backend:
@@ -210,15 +209,14 @@ def service_description(params: MultiDict) -> Response:
         ox.Triple(dataset, sd("defaultGraph"), default_graph),
         ox.Triple(default_graph, rdf_type, sd("Graph")),
     ]
-    triples += [ox.Triple(endpoint, sd("resultFormat"), ox.NamedNode(FORMATS + f)) for f in _RESULT_FORMAT_IRIS]
+    triples += [ox.Triple(endpoint, sd("resultFormat"), ox.NamedNode(f.iri))
+                for f in (*formats.RESULTS, *formats.GRAPH)]
     for name in sorted(snapshot.graphs):
         named = ox.BlankNode()
         triples += [ox.Triple(dataset, sd("namedGraph"), named), ox.Triple(named, rdf_type, sd("NamedGraph")),
                     ox.Triple(named, sd("name"), ox.NamedNode(name))]
-    from reekg.read.jobs import GRAPH_FORMATS
-
     extra = {"prefixes": {"sd": SD, "formats": FORMATS}} if choice.name in ("turtle", "trig") else {}
-    body = ox.serialize(triples, format=GRAPH_FORMATS[choice.name], **extra) or b""
+    body = ox.serialize(triples, format=choice.rdf, **extra) or b""
     response = Response(body, content_type=choice.content_type)
     response.vary.add("Accept")
     response.headers["Reekg-Build"] = snapshot.build_id

@@ -338,7 +338,7 @@ def _read_graph(graph: str | None) -> Response:
     settings = _settings()
     name = graph if graph is not None else transact.default_write_graph(_ns())
     chosen = conneg.negotiate("graph", request.headers.get("Accept"), None)
-    as_quads = chosen.name in ("trig", "n-quads")
+    as_quads = chosen.named_graphs
     # The graph is bound as a typed term (a checked IRI), never text from the request.
     job = Job(query=GRAPH_QUERY, graph_format="n-triples" if as_quads else chosen.name,
               max_rows=settings["max_rows"], use_union=False, prefixes=_ns().prefixes(),
@@ -351,11 +351,10 @@ def _read_graph(graph: str | None) -> Response:
         raise NotFound(f"<{graph}> holds no triples")
     body = reply.body
     if as_quads:
-        fmt = ox.RdfFormat.TRIG if chosen.name == "trig" else ox.RdfFormat.N_QUADS
         node = ox.NamedNode(name)
         quads = [ox.Quad(q.subject, q.predicate, q.object, node)
                  for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
-        body = ox.serialize(quads, format=fmt) or b""
+        body = ox.serialize(quads, format=chosen.rdf) or b""
     response = Response(body, content_type=chosen.content_type)
     response.vary.add("Accept")
     if reply.build_id:

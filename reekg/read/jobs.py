@@ -30,25 +30,17 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from reekg import formats
 from reekg.terms import decode_term
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 
-GRAPH_FORMATS = {
-    "turtle": ox.RdfFormat.TURTLE,
-    "n-triples": ox.RdfFormat.N_TRIPLES,
-    "json-ld": ox.RdfFormat.JSON_LD,
-    "rdf-xml": ox.RdfFormat.RDF_XML,
-    "trig": ox.RdfFormat.TRIG,
-    "n-quads": ox.RdfFormat.N_QUADS,
-}
-RESULT_FORMATS = ("json", "xml", "csv", "tsv")
 
 
 @dataclass(frozen=True)
 class Job:
-    """One query to run. ``result_format``/``graph_format`` are names from this module's tables."""
+    """One query to run. ``result_format``/``graph_format`` are format names of :mod:`reekg.formats`."""
 
     query: str
     result_format: str = "json"
@@ -197,7 +189,7 @@ def graph_reply(triples: Iterable[ox.Triple], job: Job, build_id: str | None) ->
     del kept[limit:]
     fmt = job.graph_format
     extra = {"prefixes": job.prefixes} if fmt in ("turtle", "trig") and job.prefixes else {}
-    body = ox.serialize(kept, format=GRAPH_FORMATS[fmt], **extra) or b""
+    body = ox.serialize(kept, format=formats.by_name(fmt, "graph").rdf, **extra) or b""
     if truncated:
         body = _graph_note(fmt, limit) + body
     return Reply(ok=True, body=body, kind="graph", format=fmt, rows=len(kept), truncated=truncated,

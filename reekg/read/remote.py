@@ -33,6 +33,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
+from reekg import formats
 from reekg.errors import NotReady, QueryTimeout
 from reekg.loaders.remote_store import RemoteError, RemoteStore
 from reekg.server import lexer
@@ -40,7 +41,10 @@ from reekg.terms import bindings_of, values_rows
 
 from .jobs import Job, Reply, Snapshot, _boolean, _serialise, graph_reply
 
-SOLUTIONS_ACCEPT = "application/sparql-results+json"
+# What we ask the remote store for: JSON results, N-Triples (text/plain, its old name) or Turtle for graphs.
+_JSON_RESULTS = formats.by_name("json", "results").media_types[:2]  # the type and plain application/json
+_GRAPH_ANSWERS = ("n-triples", "turtle")
+SOLUTIONS_ACCEPT = formats.by_name("json", "results").media_type
 GRAPH_ACCEPT = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
@@ -479,7 +483,7 @@ class RemoteBackend:
     def _reply(self, content_type: str, body: bytes, job: Job, build_id: str,
                bindings: dict[str, ox.NamedNode | ox.Literal] | None = None) -> Reply:
         media = content_type.split(";")[0].strip().lower()
-        if media in ("application/sparql-results+json", "application/json"):
+        if media in _JSON_RESULTS:
             answer = _fix_virtuoso_terms(json.loads(body), bindings or {})
             if "boolean" in answer:
                 fmt = job.result_format
@@ -487,11 +491,10 @@ class RemoteBackend:
                              rows=1, build_id=build_id)
             result = ox.parse_query_results(json.dumps(answer).encode(), format=ox.QueryResultsFormat.JSON)
             return _serialise(result, job, build_id)
-        rdf = {"application/n-triples": ox.RdfFormat.N_TRIPLES, "text/plain": ox.RdfFormat.N_TRIPLES,
-               "text/turtle": ox.RdfFormat.TURTLE}.get(media)
-        if rdf is None:
+        rdf = formats.by_media_type(media, "graph")
+        if rdf is None or rdf.name not in _GRAPH_ANSWERS:
             raise ValueError(f"unexpected content type {content_type!r}")
-        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=rdf))
+        triples = (ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(body, format=rdf.rdf))
         return graph_reply(triples, job, build_id)
 
     def status(self) -> dict[str, Any]:

@@ -12,10 +12,11 @@ import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from rdflib import Graph
 
+from reekg import formats
 from reekg.errors import ServiceFailure
 from reekg.loaders import releases
 from reekg.loaders.namespaces import Namespaces
-from reekg.read.jobs import GRAPH_FORMATS, Job
+from reekg.read.jobs import Job
 from reekg.terms import with_values
 
 from .. import conneg
@@ -25,7 +26,9 @@ bp = Blueprint("ld", __name__, template_folder=str(Path(__file__).resolve().pare
 
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
                            "frame-ancestors 'none'; form-action 'self'")
-DATA_SUFFIXES = ("ttl", "jsonld", "nt", "rdf", "trig", "nq")
+# the RDF formats a document page links to, in the order shown
+DATA_SUFFIXES = tuple(formats.by_name(name).suffix for name in ("turtle", "json-ld", "n-triples", "rdf-xml", "trig",
+                                                               "n-quads"))
 SAFE_SCHEMES = ("http://", "https://")
 LABELS_QUERY = """SELECT ?thing ?label WHERE {
   ?thing rdfs:label|skos:prefLabel ?label
@@ -105,7 +108,7 @@ def negotiated(choice_name: str | None = None) -> conneg.Choice:
 
 
 def suffix_for(choice: conneg.Choice) -> str:
-    return next(s for s, name in conneg.SUFFIXES.items() if name == choice.name)
+    return choice.suffix
 
 
 def see_other(location: str) -> Response:
@@ -158,9 +161,9 @@ def serialise(quads: list[ox.Quad], choice: conneg.Choice) -> bytes:
     """An RDF document in ``choice``'s format: quads for TriG/N-Quads, merged triples otherwise; JSON-LD is
     compacted with the published context and names it by URL."""
     prefixes = ns().prefixes()
-    if choice.name in ("trig", "n-quads"):
+    if choice.named_graphs:
         extra = {"prefixes": prefixes} if choice.name == "trig" else {}
-        return ox.serialize(sorted(quads, key=str), format=GRAPH_FORMATS[choice.name], **extra) or b""
+        return ox.serialize(sorted(quads, key=str), format=choice.rdf, **extra) or b""
     triples = _triples(quads)
     if choice.name == "json-ld":
         graph = Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
@@ -169,7 +172,7 @@ def serialise(quads: list[ox.Quad], choice: conneg.Choice) -> bytes:
         body["@context"] = url_for("ld.context", _external=True)
         return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
     extra = {"prefixes": prefixes} if choice.name == "turtle" else {}
-    return ox.serialize(triples, format=GRAPH_FORMATS[choice.name], **extra) or b""
+    return ox.serialize(triples, format=choice.rdf, **extra) or b""
 
 
 # --- labels and the HTML view of terms -------------------------------------------------------------------

@@ -13,6 +13,7 @@ from flask import Response, current_app, request, send_file, url_for
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
+from reekg import formats
 from reekg.errors import NotFound, NotReady
 from reekg.loaders import diff as changes
 from reekg.loaders import releases
@@ -28,8 +29,8 @@ _RELEASE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{12}")
 FOAF_NAME = URIRef("http://xmlns.com/foaf/0.1/name")
 DUMP_QUERY = "SELECT ?subject ?predicate ?object ?graph WHERE { GRAPH ?graph { ?subject ?predicate ?object } }"
 _CHANGES_SHOWN = 500
-_FILE_TYPES = {".ttl": "text/turtle; charset=utf-8", ".jsonld": "application/ld+json; charset=utf-8",
-               ".gz": "application/gzip", ".json": "application/json; charset=utf-8"}
+# a release's other files (release.json, the .gz dumps); its RDF files have the type of their format
+_FILE_TYPES = {".gz": "application/gzip", ".json": "application/json; charset=utf-8"}
 
 
 # --- routes: the JSON-LD context ----------------------------------------------------------------------------
@@ -139,7 +140,8 @@ def dump_file(name: str, filename: str) -> Response:
     if filename not in allowed:
         raise NotFound(f"no file {filename} in release {name}")
     suffix = Path(filename).suffix
-    mimetype = _FILE_TYPES.get(suffix, "text/plain; charset=utf-8")
+    rdf = formats.by_suffix(suffix, canonical=True) if suffix else None
+    mimetype = _FILE_TYPES.get(suffix) or (rdf.content_type if rdf else "text/plain; charset=utf-8")
     # served as stored: a .gz is application/gzip, never Content-Encoding, so its checksum holds as downloaded
     response = send_file(release.path / filename, mimetype=mimetype, conditional=True, etag=True,
                          download_name=filename, as_attachment=suffix == ".gz", max_age=31536000)
@@ -169,9 +171,7 @@ def _description() -> Response:
                               sparql_endpoint=url_for("sparql.query", _external=True))
     if choice.name == "html":
         return document(_description_html(graph, release.name), choice)
-    formats = {"turtle": "turtle", "n-triples": "nt", "json-ld": "json-ld", "rdf-xml": "xml", "trig": "trig",
-               "n-quads": "nquads"}
-    response = Response(graph.serialize(format=formats[choice.name]), content_type=choice.content_type)
+    response = Response(graph.serialize(format=choice.rdflib), content_type=choice.content_type)
     response.vary.add("Accept")
     return response
 
@@ -212,7 +212,7 @@ def _description_html(graph: Graph, release: str) -> str:
         label = names.get(str(s), {})
         sections.append({"anchor": anchors[str(s)], "iri": str(s), "title": label.get("en") or label.get("")
                          or short(str(s)), "rows": rows})
-    formats = [(suffix, conneg.suffix_of(suffix).media_type, f"{request.path}?format={suffix}")
-               for suffix in DATA_SUFFIXES]
+    links = [(suffix, conneg.suffix_of(suffix).media_type, f"{request.path}?format={suffix}")
+             for suffix in DATA_SUFFIXES]
     return render("ld/catalog.html", title="Dataset description", sections=sections, release=release,
-                  formats=formats)
+                  formats=links)
