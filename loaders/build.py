@@ -299,6 +299,36 @@ def _validate(assembled: Assembled, validation: str, extra_rdf: list[Path]) -> V
     return ValidationReport(conforms=True)
 
 
+def _kept_partner_quads(settings: dict[str, Any], ns: Namespaces, extra_rdf: list[Path],
+                        remote: RemoteStore | None) -> Iterable[Quad | ox.Quad]:
+    """The live store's partner graphs, but those a file of ``extra_rdf`` replaces."""
+    replaced = {str(ns.partner_graph(p.stem)) for p in extra_rdf}
+    if remote is not None:
+        return _remote_call(lambda: remote_partner_quads(remote, ns.base, str(ns.partner_graph("")),
+                                                         replaced=replaced), "reading the partner graphs")
+    kept = partner_quads(StoreHome(settings["home"]), ns, replaced=replaced)
+    next_quad = next(kept, None)  # refuses now (before the tables are read) if no store can be read
+    return kept if next_quad is None else itertools.chain([next_quad], kept)
+
+
+def _publish(assembled: Assembled, folder: Path, home: StoreHome, remote: RemoteStore | None,
+             manifest: dict[str, Any], on_batch) -> Path | None:
+    """Publish the build under the build lock: staged and switched in on the remote store, or the scratch
+    store adopted as the home's current one (the path it now has)."""
+    build_id = manifest["build_id"]
+    if remote is not None:
+        with build_lock(home.home):
+            _remote_call(lambda: publish(remote, assembled.ns.base, build_id, assembled.quads(), manifest,
+                                         on_batch=on_batch), "publishing the build")
+        return None
+    assembled.store.optimize()
+    assembled.close()  # RocksDB closed before the folder is moved and published
+    with build_lock(home.home):
+        store_path = home.adopt(folder, build_id, manifest)
+        home.prune()
+    return store_path
+
+
 def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress: bool = False,
           write: bool = True, keep_partner_graphs: bool = True, on_batch=None,
           validation: str = "full") -> BuildResult:
@@ -320,19 +350,9 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
     ns = Namespaces(settings["base_iri"])
     data_dir = Path(settings["data_dir"]) if settings.get("data_dir") else None
     extra_rdf = [Path(p) for p in extra_rdf]
-    kept: Iterable[Quad | ox.Quad] = ()
     remote = _remote(settings)
     StoreHome(settings["home"]).check()
-    if keep_partner_graphs:
-        replaced = {str(ns.partner_graph(p.stem)) for p in extra_rdf}
-        if remote is None:
-            kept = partner_quads(StoreHome(settings["home"]), ns, replaced=replaced)
-            next_quad = next(kept, None)  # refuses now (before the tables are read) if no store can be read
-            if next_quad is not None:
-                kept = itertools.chain([next_quad], kept)
-        else:
-            kept = _remote_call(lambda: remote_partner_quads(remote, ns.base, str(ns.partner_graph("")),
-                                                             replaced=replaced), "reading the partner graphs")
+    kept = _kept_partner_quads(settings, ns, extra_rdf, remote) if keep_partner_graphs else ()
     home = StoreHome(settings["home"])
     folder = home.scratch()
     try:
@@ -348,19 +368,10 @@ def build(settings: dict[str, Any], *, extra_rdf: Iterable[Path] = (), progress:
         manifest = new_manifest(digest, ns, report, validation=validation, **statistics(assembled))
         timings["describe"] = time.perf_counter() - mark
         build_id = manifest["build_id"]
-        store_path = None
         mark = time.perf_counter()
-        if write and remote is not None:
-            with build_lock(home.home):
-                _remote_call(lambda: publish(remote, ns.base, build_id, assembled.quads(),
-                                             {**manifest, "timings_s": timings}, on_batch=on_batch),
-                             "publishing the build")
-        elif write:
-            assembled.store.optimize()
-            assembled.close()  # RocksDB closed before the folder is moved and published
-            with build_lock(home.home):
-                store_path = home.adopt(folder, build_id, {**manifest, "timings_s": timings})
-                home.prune()
+        store_path = None
+        if write:
+            store_path = _publish(assembled, folder, home, remote, {**manifest, "timings_s": timings}, on_batch)
         timings["write"] = time.perf_counter() - mark
     finally:
         assembled = None

@@ -49,6 +49,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import SH
 from rdflib.term import Node
 
+from reekg import formats
 from reekg.errors import (
     GraphNotFound,
     StoreUnavailable,
@@ -70,8 +71,8 @@ from .write_targets import EmbeddedTarget, RemoteTarget, Target, served_graphs, 
 
 DEFAULT_GRAPH_NAME = "default"
 
-# Media types accepted for Graph Store bodies; N-Quads and TriG carry graph names of their own.
-QUAD_FORMATS = frozenset({ox.RdfFormat.N_QUADS, ox.RdfFormat.TRIG})
+# Formats of Graph Store bodies that carry graph names of their own (N-Quads, TriG).
+QUAD_FORMATS = frozenset(f.rdf for f in formats.GRAPH if f.named_graphs)
 
 
 class WriteInvalid(LoadError):
@@ -135,12 +136,12 @@ def graph_iri(value: str) -> ox.NamedNode:
 
 def rdf_format(content_type: str | None) -> ox.RdfFormat:
     """The RDF format of a media type, or UnsupportedFormat naming the ones we read."""
-    fmt = ox.RdfFormat.from_media_type(content_type) if content_type else None
-    if fmt is None or fmt == ox.RdfFormat.N3:
+    fmt = formats.for_body(content_type)
+    if fmt is None:
         shown = content_type or "no Content-Type"
-        raise UnsupportedFormat(f"cannot read RDF of type {shown}; send text/turtle, application/n-triples, "
-                                "application/ld+json, application/rdf+xml, application/n-quads or application/trig")
-    return fmt
+        known = [f.media_type for f in formats.GRAPH]
+        raise UnsupportedFormat(f"cannot read RDF of type {shown}; send {', '.join(known[:-1])} or {known[-1]}")
+    return fmt.rdf
 
 
 def parse_rdf(data: bytes, content_type: str | None, *, base_iri: str | None = None) -> list[ox.Quad]:
@@ -243,6 +244,27 @@ def _locator(store: ox.Store) -> Callable[[Node, Node | None, Node | None], Plac
     return locate
 
 
+@dataclass
+class _Working:
+    """A write's working copy: the served quads before the change and the in-memory store after it."""
+
+    ns: Namespaces
+    memory: ox.Store
+    before: set[ox.Quad]
+    after: set[ox.Quad] = field(default_factory=set)  # the quads after the change, before reasoning
+    inferred_before: set[ox.Quad] = field(default_factory=set)
+    inferred_after: set[ox.Quad] = field(default_factory=set)
+    inferred: Any = None  # what infer_into says of the new inferred graph
+
+    @property
+    def changed(self) -> set[ox.Quad]:
+        return self.after ^ self.before
+
+    @property
+    def inferred_node(self) -> ox.NamedNode:
+        return ox.NamedNode(str(self.ns.inferred_graph))
+
+
 def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bool = True,
              home: StoreHome | None = None, shapes: Graph | None = None, target: Target | None = None
              ) -> WriteResult:
@@ -256,83 +278,103 @@ def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bo
     with target.lock():
         before, parent = target.read()
         timings["read"] = time.perf_counter() - started
-        memory = ox.Store()
-        memory.bulk_extend(before)
-        parent_id = parent.get("build_id")
-        context = _Context(ns)
-        mark = time.perf_counter()
-        change(memory, context)
-        timings["apply"] = time.perf_counter() - mark
-        inferred_node, ontology_node = ox.NamedNode(str(ns.inferred_graph)), ox.NamedNode(str(ns.ontology_graph))
-        after_asserted = set(memory.quads_for_pattern(None, None, None, None))
-        changed = after_asserted ^ before
-        touched = _check_graphs(changed, before, ns)
-        result = WriteResult(kind=kind, build_id=parent_id or "", parent_build_id=parent_id, changed=bool(changed),
-                             published=False, added=len(after_asserted - before),
-                             removed=len(before - after_asserted), graphs=touched, created=context.created)
-        if not changed:
+        work, result = _apply(change, kind, ns, before, parent, timings)
+        if not result.changed:
             result.timings = {"total": time.perf_counter() - started}
             return result
-
-        # Inference again, in the working store (the same rules as a build, see .inference)
-        mark = time.perf_counter()
-        inferred_before = set(memory.quads_for_pattern(None, None, None, inferred_node))
-        memory.remove_graph(inferred_node)
-        ontology = Graph()
-        for q in memory.quads_for_pattern(None, None, None, ontology_node):
-            ontology.add((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object)))
-        inferred = infer_into(memory, compile_rules(ontology), instance_prefix=str(ns.id), graph=inferred_node)
-        inferred_after = set(memory.quads_for_pattern(None, None, None, inferred_node))
-        timings["infer"] = time.perf_counter() - mark
-
-        mark = time.perf_counter()
-        shapes = shapes if shapes is not None else load_shapes(ns)
-        locate = _locator(memory)
-        if write_validation(settings) == "full":
-            report = validate(lambda: union_graph(memory, ns), shapes, locate, store=memory)
-        else:
-            # the focus nodes of every triple, asserted or inferred, that the write changed
-            from .validation import StoreIndex, validate_focus
-
-            triples = {q.triple for q in changed if q.graph_name != inferred_node}
-            triples |= {q.triple for q in inferred_before ^ inferred_after}
-            changes = [(from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object))
-                       for t in triples]
-            report = validate_focus(StoreIndex(memory), shapes, locate, ns, changes=changes,
-                                    full_graph=lambda: union_graph(memory, ns)).report
-        timings["validate"] = time.perf_counter() - mark
-        results = _result_entries(report)
-        result.report = report
-        result.warnings = [r for r in results if r["severity"] != "Violation"]
-        if not report.conforms:
-            raise WriteInvalid(report, results)
-        if not publish:
-            result.timings = {**timings, "total": time.perf_counter() - started}
-            return result
-
-        mark = time.perf_counter()
-        quads = list(memory)
-        added = (after_asserted - before) | (inferred_after - inferred_before)
-        removed = (before - after_asserted) | (inferred_before - inferred_after)
-        digest = (content_hash_update(parent["content_sha256"], added=added, removed=removed)
-                  if parent.get("content_sha256") else content_hash(quads))
-        manifest = new_manifest(
-            digest, ns, report, validation=write_validation(settings),
-            **{k: v for k, v in parent.items() if k == "rows_per_table"},
-            inferred=inferred, **store_statistics(memory, ns),
-            write={"kind": kind, "parent_build_id": parent_id, "added": result.added, "removed": result.removed,
-                   "graphs": touched},
-        )
-        build_id = manifest["build_id"]
-        changed_graphs = {q.graph_name.value for q in changed if isinstance(q.graph_name, ox.NamedNode)}
-        if inferred_before != inferred_after:
-            changed_graphs.add(inferred_node.value)
-        target.publish(build_id, quads, {**manifest, "timings_s": timings}, parent_id=parent_id,
-                       changed=changed_graphs)
-        timings["write"] = time.perf_counter() - mark
+        _reason(work, timings)
+        _validate(work, settings, shapes, result, timings)
+        if publish:
+            _publish(work, target, parent, settings, result, timings)
         timings["total"] = time.perf_counter() - started
-        result.build_id, result.published, result.timings = build_id, True, timings
+        result.timings = timings
         return result
+
+
+def _apply(change: Change, kind: str, ns: Namespaces, before: set[ox.Quad], parent: dict[str, Any],
+           timings: dict[str, float]) -> tuple[_Working, WriteResult]:
+    """Steps 1–3: the change applied to an in-memory copy, refused if it touches a graph no write may."""
+    memory = ox.Store()
+    memory.bulk_extend(before)
+    context = _Context(ns)
+    mark = time.perf_counter()
+    change(memory, context)
+    timings["apply"] = time.perf_counter() - mark
+    work = _Working(ns, memory, before, set(memory.quads_for_pattern(None, None, None, None)))
+    touched = _check_graphs(work.changed, before, ns)
+    parent_id = parent.get("build_id")
+    result = WriteResult(kind=kind, build_id=parent_id or "", parent_build_id=parent_id, changed=bool(work.changed),
+                         published=False, added=len(work.after - before), removed=len(before - work.after),
+                         graphs=touched, created=context.created)
+    return work, result
+
+
+def _reason(work: _Working, timings: dict[str, float]) -> None:
+    """Step 4: inference again, in the working store (the same rules as a build, see .inference)."""
+    mark = time.perf_counter()
+    memory, inferred_node = work.memory, work.inferred_node
+    work.inferred_before = set(memory.quads_for_pattern(None, None, None, inferred_node))
+    memory.remove_graph(inferred_node)
+    ontology = Graph()
+    for q in memory.quads_for_pattern(None, None, None, ox.NamedNode(str(work.ns.ontology_graph))):
+        ontology.add((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object)))
+    work.inferred = infer_into(memory, compile_rules(ontology), instance_prefix=str(work.ns.id), graph=inferred_node)
+    work.inferred_after = set(memory.quads_for_pattern(None, None, None, inferred_node))
+    timings["infer"] = time.perf_counter() - mark
+
+
+def _validate(work: _Working, settings: dict[str, Any], shapes: Graph | None, result: WriteResult,
+              timings: dict[str, float]) -> None:
+    """Step 5: SHACL on the focus nodes the write touched (or every node); WriteInvalid if it breaks a shape."""
+    mark = time.perf_counter()
+    memory, ns = work.memory, work.ns
+    shapes = shapes if shapes is not None else load_shapes(ns)
+    locate = _locator(memory)
+    if write_validation(settings) == "full":
+        report = validate(lambda: union_graph(memory, ns), shapes, locate, store=memory)
+    else:
+        # the focus nodes of every triple, asserted or inferred, that the write changed
+        from .validation import StoreIndex, validate_focus
+
+        triples = {q.triple for q in work.changed if q.graph_name != work.inferred_node}
+        triples |= {q.triple for q in work.inferred_before ^ work.inferred_after}
+        changes = [(from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object))
+                   for t in triples]
+        report = validate_focus(StoreIndex(memory), shapes, locate, ns, changes=changes,
+                                full_graph=lambda: union_graph(memory, ns)).report
+    timings["validate"] = time.perf_counter() - mark
+    results = _result_entries(report)
+    result.report = report
+    result.warnings = [r for r in results if r["severity"] != "Violation"]
+    if not report.conforms:
+        raise WriteInvalid(report, results)
+
+
+def _publish(work: _Working, target: Target, parent: dict[str, Any], settings: dict[str, Any],
+             result: WriteResult, timings: dict[str, float]) -> None:
+    """Step 6: the new build, its manifest naming the write and its parent, published on ``target``."""
+    mark = time.perf_counter()
+    memory, parent_id = work.memory, result.parent_build_id
+    quads = list(memory)
+    added = (work.after - work.before) | (work.inferred_after - work.inferred_before)
+    removed = (work.before - work.after) | (work.inferred_before - work.inferred_after)
+    digest = (content_hash_update(parent["content_sha256"], added=added, removed=removed)
+              if parent.get("content_sha256") else content_hash(quads))
+    manifest = new_manifest(
+        digest, work.ns, result.report, validation=write_validation(settings),
+        **{k: v for k, v in parent.items() if k == "rows_per_table"},
+        inferred=work.inferred, **store_statistics(memory, work.ns),
+        write={"kind": result.kind, "parent_build_id": parent_id, "added": result.added,
+               "removed": result.removed, "graphs": result.graphs},
+    )
+    build_id = manifest["build_id"]
+    changed_graphs = {q.graph_name.value for q in work.changed if isinstance(q.graph_name, ox.NamedNode)}
+    if work.inferred_before != work.inferred_after:
+        changed_graphs.add(work.inferred_node.value)
+    target.publish(build_id, quads, {**manifest, "timings_s": timings}, parent_id=parent_id,
+                   changed=changed_graphs)
+    timings["write"] = time.perf_counter() - mark
+    result.build_id, result.published = build_id, True
 
 
 def write_validation(settings: dict[str, Any]) -> str:
