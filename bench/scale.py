@@ -84,8 +84,8 @@ def worker(home: str, mode: str) -> None:
     from rdflib import Graph
 
     from reekg.loaders.build import load_shapes
-    from reekg.loaders.errors import Place
     from reekg.loaders.namespaces import Namespaces
+    from reekg.loaders.problems import Place
     from reekg.loaders.store import StoreHome
     from reekg.loaders.validation import Overlay, StoreIndex, schema_triples, validate, validate_focus
     from reekg.terms import from_oxigraph

@@ -25,17 +25,18 @@ from rdflib.term import Node
 from tqdm import tqdm
 
 from reekg import __version__
+from reekg.errors import HomeUnavailable, LoadError, RemoteError
 from reekg.settings import DEFAULT_BASE_IRI
 from reekg.terms import from_oxigraph, to_oxigraph
 
 from .csvw import MappedTables, map_tables
-from .errors import LoadError, Place
 from .inference import compile_rules, infer_into
 from .namespaces import PROV, Namespaces
+from .problems import Place
 from .rdf_files import stream_into
-from .remote_store import RemoteError, RemoteStore, publish
+from .remote_store import RemoteStore, publish
 from .remote_store import partner_quads as remote_partner_quads
-from .store import HomeUnavailable, StoreHome, content_hash
+from .store import StoreHome, content_hash
 from .validation import ValidationReport, line_of, validate
 
 Quad = tuple[Node, Node, Node, Node]

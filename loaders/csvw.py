@@ -27,8 +27,10 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
-from .errors import LoadError, Place, Problem
+from reekg.errors import LoadError
+
 from .namespaces import Namespaces
+from .problems import Place, Problem
 
 Quad = tuple[Node, Node, Node, Node]
 

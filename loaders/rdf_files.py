@@ -20,10 +20,11 @@ from rdflib import Graph
 from rdflib.compare import to_canonical_graph
 
 from reekg import formats
+from reekg.errors import LoadError
 from reekg.terms import from_oxigraph
 from reekg.terms import to_oxigraph as to_ox
 
-from .errors import LoadError, Place, Problem
+from .problems import Place, Problem
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 

@@ -37,7 +37,7 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib.term import Node
 
-from reekg.errors import ReekgError
+from reekg.errors import RemoteError
 from reekg.terms import from_oxigraph, ntriples, to_oxigraph, with_values
 
 log = logging.getLogger("reekg.loaders")
@@ -50,22 +50,6 @@ http.client._MAXHEADERS = max(getattr(http.client, "_MAXHEADERS", 100), 10_000)
 XSD = "http://www.w3.org/2001/XMLSchema#"
 META_PREFIX = "meta#"  # under the base IRI: {base}meta#buildId, …
 BATCH_TRIPLES = 20_000
-
-
-class RemoteError(ReekgError):
-    """The remote store is down, slow or answered with an error; ``kind`` says which, ``engine_status`` is the
-    HTTP status the engine answered (``status``, as for every ReekgError, is ours: 503)."""
-
-    status = 503
-
-    def __init__(self, kind: str, message: str, *, engine_status: int | None = None):
-        super().__init__(message)
-        self.kind = kind
-        self.engine_status = engine_status
-
-    @property
-    def transient(self) -> bool:
-        return self.kind in ("unavailable", "timeout") or (self.engine_status or 0) in (502, 503, 504)
 
 
 @dataclass(frozen=True)

@@ -36,24 +36,10 @@ from typing import Any
 import pyoxigraph as ox
 from rdflib.term import Node
 
+from reekg.errors import HomeUnavailable
 from reekg.terms import to_oxigraph
 
-from .errors import LoadError
-
 MANIFEST = "build.json"
-
-
-class HomeUnavailable(LoadError):
-    """The home cannot be used as it is: not a folder, not writable, or none of its stores opens. The message
-    is one line that names the cause; nothing was changed."""
-
-    status = 503
-
-    def __init__(self, message: str):
-        super().__init__([], message)
-
-    def __str__(self) -> str:
-        return self.message
 
 
 @dataclass(frozen=True)

@@ -56,15 +56,16 @@ from reekg.errors import (
     UnsupportedFormat,
     WriteConflict,
     WriteError,
+    WriteInvalid,
     WriteRefused,
     WriteSyntaxError,
 )
 from reekg.terms import from_oxigraph, to_oxigraph
 
 from .build import load_shapes, new_manifest, store_statistics, union_graph
-from .errors import LoadError, Place
 from .inference import compile_rules, infer_into
 from .namespaces import Namespaces
+from .problems import Place
 from .store import StoreHome, content_hash, content_hash_update
 from .validation import ValidationReport, validate
 from .write_targets import EmbeddedTarget, RemoteTarget, Target, served_graphs, target_for
@@ -73,17 +74,6 @@ DEFAULT_GRAPH_NAME = "default"
 
 # Formats of Graph Store bodies that carry graph names of their own (N-Quads, TriG).
 QUAD_FORMATS = frozenset(f.rdf for f in formats.GRAPH if f.named_graphs)
-
-
-class WriteInvalid(LoadError):
-    """The write would leave the graph violating a SHACL shape; ``report`` holds the full report."""
-
-    status = 422
-
-    def __init__(self, report: ValidationReport, results: list[dict[str, Any]]):
-        self.report = report
-        self.results = results
-        super().__init__(report.violations, "the write was refused: " + report.summary())
 
 
 @dataclass

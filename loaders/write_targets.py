@@ -11,12 +11,12 @@ from typing import Any, Protocol
 
 import pyoxigraph as ox
 
-from reekg.errors import StoreUnavailable, WriteConflict
+from reekg.errors import HomeUnavailable, RemoteError, StoreUnavailable, WriteConflict
 
 from .build import build_lock
-from .remote_store import RemoteError, RemoteStore, served_quads
+from .remote_store import RemoteStore, served_quads
 from .remote_store import publish as remote_publish
-from .store import MANIFEST, HomeUnavailable, StoreHome
+from .store import MANIFEST, StoreHome
 
 
 class Target(Protocol):

@@ -13,15 +13,19 @@ The classes live beside the code that raises them and all derive from :class:`Re
     ├── AnswerError (400, reekg.questions.core) — BadParameter 400, UnknownId 404
     ├── QueryParameterError (400, reekg.questions.library)
     ├── RefusedQuery (400, reekg.server.lexer)
-    ├── LoadError (422, reekg.loaders.errors) — WriteInvalid 422, HomeUnavailable 503
+    ├── LoadError (422, reekg.errors) — WriteInvalid 422, HomeUnavailable 503
     ├── WriteError (400, reekg.errors) — WriteSyntaxError 400, WriteRefused 400, GraphNotFound 404, …
     ├── StoreUnavailable (503, reekg.errors) — WriteConflict 409
-    └── RemoteError (503, reekg.loaders.remote_store)
+    └── RemoteError (503, reekg.errors)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reekg.loaders.problems import Problem
+    from reekg.loaders.validation import ValidationReport
 
 
 class ReekgError(Exception):
@@ -163,6 +167,12 @@ class NotReady(ServiceError):
         super().__init__(message, headers={"Retry-After": "5"})
 
 
+class RemoteUnavailable(NotReady):
+    """The remote store is down, too slow or failing: 503 with the cause (and Retry-After)."""
+
+    metric = "remote"
+
+
 class ServiceFailure(ServiceError):
     """Our fault, not the client's (a worker died, …)."""
 
@@ -209,3 +219,59 @@ class WriteConflict(StoreUnavailable):
     """The served graph changed while the write was being checked (another writer published): not applied."""
 
     status = 409
+
+
+# --- errors of loading: builds, the store home, the remote store -------------------------------------------
+
+class LoadError(ReekgError):
+    """Input that cannot be turned into a valid graph; carries every problem found, not just the first (as
+    ``errors``, each ``file:line:field: message``). ``str()`` is the summary and a line per problem."""
+
+    status = 422
+
+    def __init__(self, problems: list[Problem], summary: str = "input rejected"):
+        self.problems = problems
+        super().__init__(summary, errors=[str(p) for p in problems] or None)
+
+    def __str__(self) -> str:
+        return self.message + "\n" + "\n".join(f"  {p}" for p in self.problems)
+
+
+class HomeUnavailable(LoadError):
+    """The home cannot be used as it is: not a folder, not writable, or none of its stores opens. The message
+    is one line that names the cause; nothing was changed."""
+
+    status = 503
+
+    def __init__(self, message: str):
+        super().__init__([], message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class WriteInvalid(LoadError):
+    """The write would leave the graph violating a SHACL shape; ``report`` holds the full report."""
+
+    status = 422
+
+    def __init__(self, report: ValidationReport, results: list[dict[str, Any]]):
+        self.report = report
+        self.results = results
+        super().__init__(report.violations, "the write was refused: " + report.summary())
+
+
+class RemoteError(ReekgError):
+    """The remote store is down, slow or answered with an error; ``kind`` says which, ``engine_status`` is the
+    HTTP status the engine answered (``status``, as for every ReekgError, is ours: 503)."""
+
+    status = 503
+
+    def __init__(self, kind: str, message: str, *, engine_status: int | None = None):
+        super().__init__(message)
+        self.kind = kind
+        self.engine_status = engine_status
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in ("unavailable", "timeout") or (self.engine_status or 0) in (502, 503, 504)

@@ -71,7 +71,7 @@ def _prepare_in_child(settings: dict[str, Any]) -> str | None:
 def prepare_store(settings: dict[str, Any]) -> str | None:
     """Say which store will be served (and why, when it is a fallback or none can be), or build the first one
     on a home that has none. Returns a build's error message (LoadError) or None. Runs in a child process."""
-    from reekg.loaders.errors import LoadError
+    from reekg.errors import LoadError
     from reekg.loaders.store import StoreHome
 
     serving = StoreHome(settings["home"]).serving()

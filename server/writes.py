@@ -37,11 +37,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from reekg.errors import (
     BadRequest,
     Forbidden,
+    HomeUnavailable,
     NotFound,
     NotReady,
     PayloadTooLarge,
     QueryError,
     Refused,
+    RemoteUnavailable,
     ServiceError,
     ServiceFailure,
     Unauthorized,
@@ -50,9 +52,7 @@ from reekg.errors import (
 )
 from reekg.loaders import transact
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.store import HomeUnavailable
 from reekg.read.jobs import Job, on_engine_stack
-from reekg.read.remote import RemoteUnavailable
 from reekg.terms import encode_bindings
 
 from . import conneg, lexer

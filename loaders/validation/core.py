@@ -20,7 +20,7 @@ from rdflib.plugins.sparql.processor import SPARQLProcessor
 from rdflib.query import Processor
 from rdflib.term import Node
 
-from ..errors import Place, Problem
+from ..problems import Place, Problem
 from .sparql_constraints import add_results, run_checks, split_shapes, store_of_graph, store_of_store
 
 # Where a SHACL result's focus node came from, given the result's path and value (None where it has none).

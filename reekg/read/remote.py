@@ -34,8 +34,8 @@ from typing import Any
 import pyoxigraph as ox
 
 from reekg import formats
-from reekg.errors import NotReady, QueryTimeout
-from reekg.loaders.remote_store import RemoteError, RemoteStore
+from reekg.errors import NotReady, QueryTimeout, RemoteError, RemoteUnavailable
+from reekg.loaders.remote_store import RemoteStore
 from reekg.server import lexer
 from reekg.terms import bindings_of, values_rows
 
@@ -49,12 +49,6 @@ GRAPH_ACCEPT = "application/n-triples, text/plain;q=0.9, text/turtle;q=0.8"
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 EMPTY_DEFAULT_GRAPH = "urn:reekg:empty-default-graph"  # names no graph: the default graph is then empty
-
-
-class RemoteUnavailable(NotReady):
-    """The remote store is down, too slow or failing: 503 with the cause (and Retry-After)."""
-
-    metric = "remote"
 
 
 def bind_values(query: str, bindings: dict[str, ox.NamedNode | ox.Literal]) -> str:

@@ -14,12 +14,10 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDFS
 
 from reekg import formats
-from reekg.errors import NotFound, NotReady
+from reekg.errors import HomeUnavailable, NotFound, NotReady, RemoteError, RemoteUnavailable
 from reekg.loaders import diff as changes
 from reekg.loaders import releases
-from reekg.loaders.remote_store import RemoteError
-from reekg.loaders.store import HomeUnavailable, StoreHome
-from reekg.read.remote import RemoteUnavailable
+from reekg.loaders.store import StoreHome
 from reekg.terms import to_oxigraph
 
 from .. import conneg

@@ -9,8 +9,8 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
+from reekg.errors import LoadError
 from reekg.loaders.csvw import map_tables
-from reekg.loaders.errors import LoadError
 from reekg.loaders.namespaces import Namespaces
 
 ID = "https://w3id.org/reekg/id/"

@@ -34,7 +34,7 @@ def e(kind: str, ident: str) -> URIRef:
 
 
 def nowhere(focus, path, value=None):
-    from reekg.loaders.errors import Place
+    from reekg.loaders.problems import Place
 
     return Place("(graph)", None, str(focus))
 

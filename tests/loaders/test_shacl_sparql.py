@@ -17,8 +17,8 @@ from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import SH, XSD
 
 from reekg.loaders.build import assemble, load_shapes
-from reekg.loaders.errors import Place
 from reekg.loaders.namespaces import Namespaces
+from reekg.loaders.problems import Place
 from reekg.loaders.synth import write_synth
 from reekg.loaders.validation import validate
 from reekg.loaders.validation.sparql_constraints import (

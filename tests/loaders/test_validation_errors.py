@@ -11,7 +11,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import SH, XSD
 
 from reekg.cli import main
-from reekg.loaders.errors import Place
+from reekg.loaders.problems import Place
 from reekg.loaders.validation import line_of, report_from_results
 
 BASE = "https://w3id.org/reekg/"

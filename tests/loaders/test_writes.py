@@ -14,10 +14,11 @@ import pyoxigraph as ox
 import pytest
 
 from reekg import settings as settings_registry
+from reekg.errors import HomeUnavailable
 from reekg.loaders import transact as writes
 from reekg.loaders.build import load_shapes
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.store import HomeUnavailable, StoreHome, content_hash
+from reekg.loaders.store import StoreHome, content_hash
 
 BASE = "https://w3id.org/reekg/"
 PARTNER = BASE + "graph/partner/acme"

@@ -63,7 +63,6 @@ import json
 import os
 import re
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -72,9 +71,9 @@ import pytest
 from conftest import remote_settings
 
 from reekg.cli import main
-from reekg.loaders.errors import LoadError
+from reekg.errors import LoadError, RemoteError
 from reekg.loaders.namespaces import Namespaces
-from reekg.loaders.remote_store import RemoteError, RemoteStore, meta_graph, staging_graph
+from reekg.loaders.remote_store import RemoteStore, meta_graph, staging_graph
 from reekg.loaders.store import StoreHome
 from reekg.questions.library import library
 from reekg.read.embedded import InProcessBackend
@@ -465,12 +464,11 @@ def test_an_engine_stopped_mid_load_leaves_the_served_data_unchanged(engine, pub
     monkeypatch.setattr(remote_module, "BATCH_TRIPLES", 500)
     env = {f"REEKG_{k.upper()}": v for k, v in engine.settings.items()}
     env["REEKG_REMOTE_TIMEOUT"] = "5"
-    started = time.monotonic()
     result = runner.invoke(main, ["--home", str(tmp_path), "build"], env=env)
     assert result.exit_code == 1
     assert "publishing the build failed" in result.output and "remote store" in result.output
     assert "unchanged" in result.output
-    assert len(calls) == 1 and time.monotonic() - started < 60  # retried with backoff, then gave up
+    assert len(calls) == 1  # retried the dead engine with backoff, then gave up (exit 1), posting nothing more
 
     engine.start()
     after = _meta(engine)

@@ -12,10 +12,8 @@ import pytest
 
 from reekg import errors
 from reekg.cli import main
-from reekg.errors import ReekgError, error_body
-from reekg.loaders.errors import LoadError, Place, Problem
-from reekg.loaders.remote_store import RemoteError
-from reekg.loaders.store import HomeUnavailable
+from reekg.errors import HomeUnavailable, LoadError, ReekgError, RemoteError, error_body
+from reekg.loaders.problems import Place, Problem
 from reekg.loaders.transact import (
     GraphNotFound,
     StoreUnavailable,

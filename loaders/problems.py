@@ -1,10 +1,9 @@
-"""Load errors that name their place: ``file:line:field: message``."""
+"""Where a loader found a problem: ``Place`` (file, line, field) and ``Problem`` (a place and a message), the
+parts of a ``file:line:field: message`` line. The error that carries them is :class:`reekg.errors.LoadError`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from reekg.errors import ReekgError
 
 
 @dataclass(frozen=True, order=True)
@@ -32,17 +31,3 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.place}: {self.message}"
-
-
-class LoadError(ReekgError):
-    """Input that cannot be turned into a valid graph; carries every problem found, not just the first (as
-    ``errors``, each ``file:line:field: message``). ``str()`` is the summary and a line per problem."""
-
-    status = 422
-
-    def __init__(self, problems: list[Problem], summary: str = "input rejected"):
-        self.problems = problems
-        super().__init__(summary, errors=[str(p) for p in problems] or None)
-
-    def __str__(self) -> str:
-        return self.message + "\n" + "\n".join(f"  {p}" for p in self.problems)
