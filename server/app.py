@@ -56,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
 
     from .api import bp as api_bp
     from .browse import bp as browse_bp
+    from .changes import bp as changes_bp
     from .ld import bp as ld_bp
     from .ops import bp as ops_bp
     from .pages import bp as pages_bp
@@ -69,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.register_blueprint(ui_bp)
     app.register_blueprint(writes_bp)
     app.register_blueprint(ld_bp)
+    app.register_blueprint(changes_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(browse_bp)
     error_responses.register(app)

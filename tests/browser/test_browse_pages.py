@@ -163,3 +163,13 @@ def test_chinese_glyphs_really_render(site, page, screenshot):
         'td[lang="zh-Hant"]')
     assert cell.inner_text() == "釹"
     screenshot(cell, "cjk-glyph-nd")
+
+
+def test_the_changes_page_says_when_there_is_nothing_to_compare(site, page, screenshot):
+    # the session's server was never released: the page must say so, not show an empty "no change"
+    page.goto(site.url + "/changes")
+    status = page.get_by_role("status")
+    assert "Nothing to compare with" in status.inner_text() and "not \"no change\"" in status.inner_text()
+    assert page.locator('nav[aria-label="Site"] a[href="/changes"]').count() == 1
+    screenshot(page, "changes-nothing-to-compare")
+    assert not page.problems
