@@ -160,42 +160,49 @@ class Entry:
 def entries(kind: str) -> list[Entry]:
     """The entities of ``kind`` with their labels and facet values (a site's status: its newest)."""
     answers = _answers()
-    ns = answers.ns
-    found: dict[str, Entry] = {}
-    for row in answers.rows("entities", kind=kind):
-        iri = _value(row, "entity") or ""
-        split = _split(iri, ns)
-        if split is None:
-            continue
-        entry = found.get(iri)
-        if entry is None:
-            entry = found[iri] = Entry(kind, split[1], iri, doc_href(kind, split[1]))
-        # the first label of each language (rows come ordered by entity; labels repeat across rows)
-        entry.label = entry.label or _value(row, "labelEn")
-        entry.label_zh_hant = entry.label_zh_hant or _value(row, "labelZhHant")
-        entry.label_zh_hans = entry.label_zh_hans or _value(row, "labelZhHans")
+    found = _labelled_entries(kind, answers)
     newest: dict[str, tuple[str, str, str]] = {}  # entity → (as of, value id, label) of its newest status
     for row in answers.rows("facets", kind=kind):
         entry = found.get(_value(row, "entity") or "")
-        split = _split(_value(row, "value") or "", ns)
+        split = _split(_value(row, "value") or "", answers.ns)
         facet = _value(row, "facet") or ""
         if entry is None or split is None or facet not in FACETS:
             continue
         value = (split[1], _value(row, "valueLabel") or split[1])
         if facet == "status" and split[0] == "site-status":
-            as_of = _value(row, "asOf") or ""
-            if entry.iri not in newest or (as_of, value[0]) > newest[entry.iri][:2]:
-                newest[entry.iri] = (as_of, *value)
-            continue
-        values = entry.facets.setdefault(facet, [])
-        if value not in values:
-            values.append(value)
+            _keep_newest(newest, entry.iri, _value(row, "asOf") or "", value)
+        elif value not in entry.facets.setdefault(facet, []):
+            entry.facets[facet].append(value)
     for iri, (_, value, label) in newest.items():
         found[iri].facets.setdefault("status", []).append((value, label))
     for entry in found.values():
         for values in entry.facets.values():
             values.sort()
     return sorted(found.values(), key=lambda e: e.id)
+
+
+def _labelled_entries(kind: str, answers: _Answers) -> dict[str, Entry]:
+    """The entities of ``kind`` by IRI, each with the first label of each language (rows come ordered by
+    entity; labels repeat across rows)."""
+    found: dict[str, Entry] = {}
+    for row in answers.rows("entities", kind=kind):
+        iri = _value(row, "entity") or ""
+        split = _split(iri, answers.ns)
+        if split is None:
+            continue
+        entry = found.get(iri)
+        if entry is None:
+            entry = found[iri] = Entry(kind, split[1], iri, doc_href(kind, split[1]))
+        entry.label = entry.label or _value(row, "labelEn")
+        entry.label_zh_hant = entry.label_zh_hant or _value(row, "labelZhHant")
+        entry.label_zh_hans = entry.label_zh_hans or _value(row, "labelZhHans")
+    return found
+
+
+def _keep_newest(newest: dict[str, tuple[str, str, str]], iri: str, as_of: str, value: tuple[str, str]) -> None:
+    """Keep a site's status reported as of the latest date (ties: the larger value id, so the choice is stable)."""
+    if iri not in newest or (as_of, value[0]) > newest[iri][:2]:
+        newest[iri] = (as_of, *value)
 
 
 # --- parameters -------------------------------------------------------------------------------------------
@@ -427,28 +434,36 @@ def sites() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         if entry is None or entry.iri in seen:
             continue
         seen.add(entry.iri)
-        stages = entry.facets.get("stage") or ([("mining", "mining")] if entry.kind == "mine" else [])
-        status = (entry.facets.get("status") or [("unknown", "unknown (no dated status)")])[0]
-        site = {"kind": entry.kind, "id": entry.id, "doc": entry.doc, "label": entry.label or entry.id,
-                "labelZhHant": entry.label_zh_hant, "country": [label for _, label in entry.facets.get("country", [])],
-                "stages": [v for v, _ in stages], "stageLabels": [label for _, label in stages],
-                "status": status[0], "statusLabel": status[1]}
-        latitude, longitude = _value(row, "latitude"), _value(row, "longitude")
-        if latitude is None or longitude is None:
-            unplaced.append(site)
-            continue
-        source = _split(_value(row, "source") or "", answers.ns)
-        confidence = _split(_value(row, "confidence") or "", answers.ns)
-        placed.append({**site, "latitude": float(latitude), "longitude": float(longitude),
-                       "precision": _value(row, "precision") or "no note on what the point marks",
-                       "source": source[1] if source else None,
-                       "sourceDoc": doc_href(*source) if source else None,
-                       "confidence": confidence[1] if confidence else None,
-                       "colour": STAGE_COLOURS.get(stages[0][0] if stages else "", "#4a4a4a"),
-                       "shape": STATUS_SHAPES.get(status[0], "diamond")})
+        site = _site_record(entry)
+        if _value(row, "latitude") is None or _value(row, "longitude") is None:
+            unplaced.append(site)  # no source gives its position: listed, never guessed
+        else:
+            placed.append(_placed(site, row, answers.ns))
     placed.sort(key=lambda s: s["label"].casefold())
     unplaced.sort(key=lambda s: s["label"].casefold())
     return placed, unplaced
+
+
+def _site_record(entry: Entry) -> dict[str, Any]:
+    """What the map and its table show of a site: kind, label, countries, stages and current status."""
+    stages = entry.facets.get("stage") or ([("mining", "mining")] if entry.kind == "mine" else [])
+    status = (entry.facets.get("status") or [("unknown", "unknown (no dated status)")])[0]
+    return {"kind": entry.kind, "id": entry.id, "doc": entry.doc, "label": entry.label or entry.id,
+            "labelZhHant": entry.label_zh_hant, "country": [label for _, label in entry.facets.get("country", [])],
+            "stages": [v for v, _ in stages], "stageLabels": [label for _, label in stages],
+            "status": status[0], "statusLabel": status[1]}
+
+
+def _placed(site: dict[str, Any], row: dict[str, Any], ns: Namespaces) -> dict[str, Any]:
+    """A site with its sourced position: the point, what it marks, its source and confidence, its marker."""
+    source = _split(_value(row, "source") or "", ns)
+    confidence = _split(_value(row, "confidence") or "", ns)
+    return {**site, "latitude": float(_value(row, "latitude") or 0), "longitude": float(_value(row, "longitude") or 0),
+            "precision": _value(row, "precision") or "no note on what the point marks",
+            "source": source[1] if source else None, "sourceDoc": doc_href(*source) if source else None,
+            "confidence": confidence[1] if confidence else None,
+            "colour": STAGE_COLOURS.get(site["stages"][0] if site["stages"] else "", "#4a4a4a"),
+            "shape": STATUS_SHAPES.get(site["status"], "diamond")}
 
 
 @bp.get("/map")
