@@ -201,11 +201,21 @@ def _ms(value: float) -> str:
 
 
 def report(runs: list[SizeRun], args, load_before: float) -> str:
+    """The markdown report: how it was measured, the engines side by side, the analyst routes, the targets."""
+    out = _header(args, load_before) + _engine_rows(runs, args.clients) + _route_rows(runs, args)
+    out += _target_rows(runs)
+    rows_seen = {(run.target, e.trace_rows) for run in runs for e in run.engines}
+    if len({n for _, n in rows_seen}) > len(runs):
+        out += ["", "Note: the engines' trace row counts differ at some size (see the table)."]
+    return "\n".join(out)
+
+
+def _header(args, load_before: float) -> list[str]:
     oxigraph_cli = subprocess.run([str(engines.BIN / "oxigraph"), "--version"], capture_output=True,
                                   text=True).stdout.strip()
     packages = ", ".join(f"{p} {version(p)}" for p in ("pyoxigraph", "rdflib", "rdflib-endpoint", "granian"))
     clients = args.clients
-    out = [
+    return [
         "## reekg at scale: serving a synthetic supply network",
         "",
         f"- date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
@@ -219,10 +229,13 @@ def report(runs: list[SizeRun], args, load_before: float) -> str:
         f"- lookups: `{LOOKUP}` from {' and '.join(map(str, clients))} client processes, {args.seconds:g} s counted "
         "(the clients share the 2 cores with the server)",
         "",
-        "| N | quads | engine | trace rows | trace median | trace p95 | "
-        + " | ".join(f"lookups/s ({c} clients)" for c in clients) + " | server RSS | ready in |",
-        "| ---: | ---: | --- | ---: | ---: | ---: | " + "---: | " * len(clients) + "---: | ---: |",
     ]
+
+
+def _engine_rows(runs: list[SizeRun], clients: list[int]) -> list[str]:
+    out = ["| N | quads | engine | trace rows | trace median | trace p95 | "
+           + " | ".join(f"lookups/s ({c} clients)" for c in clients) + " | server RSS | ready in |",
+           "| ---: | ---: | --- | ---: | ---: | ---: | " + "---: | " * len(clients) + "---: | ---: |"]
     for run in runs:
         for e in run.engines:
             rates = " | ".join(f"{e.per_second[c]:,.0f}" + (f" ({e.errors[c]} errors)" if e.errors[c] else "")
@@ -233,17 +246,25 @@ def report(runs: list[SizeRun], args, load_before: float) -> str:
             med, p95, n = run.rdflib_trace
             out.append(f"| {run.target:.0e} | {run.quads:,} | rdflib engine (in process, no HTTP) | {n} | "
                        f"{_ms(med)} | {_ms(p95)} | " + "– | " * len(clients) + "– | – |")
-    out += ["", "Analyst routes through HTTP on `reekg serve` (median / p95; 3 warm-up then "
-            f"{args.route_count} requests on one keep-alive connection):", "",
-            "| N | " + " | ".join(name for name, *_ in ROUTES) + " |",
-            "| ---: | " + "---: | " * len(ROUTES)]
+    return out
+
+
+def _route_rows(runs: list[SizeRun], args) -> list[str]:
+    out = ["", "Analyst routes through HTTP on `reekg serve` (median / p95; 3 warm-up then "
+           f"{args.route_count} requests on one keep-alive connection):", "",
+           "| N | " + " | ".join(name for name, *_ in ROUTES) + " |",
+           "| ---: | " + "---: | " * len(ROUTES)]
     for run in runs:
         for label in ("cached", "uncached"):
             cells = " | ".join(f"{_ms(run.routes[label][n][0])} / {_ms(run.routes[label][n][1])}"
                                for n, *_ in ROUTES)
             out.append(f"| {run.target:.0e} {label} | {cells} |")
-    out += ["", "Targets (issue 6; at the largest size measured):", "", "| target | measured | met |",
-            "| --- | ---: | --- |"]
+    return out
+
+
+def _target_rows(runs: list[SizeRun]) -> list[str]:
+    out = ["", "Targets (issue 6; at the largest size measured):", "", "| target | measured | met |",
+           "| --- | ---: | --- |"]
     top = runs[-1]
     by = {e.name: e for e in top.engines}
     # the uncached row: a repeated identical query is the answer cache's best case, not the engine's
@@ -266,10 +287,7 @@ def report(runs: list[SizeRun], args, load_before: float) -> str:
     if served:
         out.append(f"| server memory < 2 GiB (defaults) | {served.rss_mib:,.0f} MiB | "
                    f"{'yes' if served.rss_mib < 2048 else 'no'} |")
-    rows_seen = {(run.target, e.trace_rows) for run in runs for e in run.engines}
-    if len({n for _, n in rows_seen}) > len(runs):
-        out += ["", "Note: the engines' trace row counts differ at some size (see the table)."]
-    return "\n".join(out)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
