@@ -1,4 +1,5 @@
-"""A small SPARQL lexer that finds what a query asks for before pyoxigraph sees it.
+"""The SPARQL gate: what a query asks for, found before pyoxigraph sees it (read by :mod:`reekg.sparql_text`,
+which the read side shares), and the refusals.
 
 It answers three questions cheaply (tens of microseconds for a typical query, against ~3.6 ms for rdflib's
 parser): the query form (SELECT, ASK, CONSTRUCT, DESCRIBE, or an update keyword), every ``SERVICE``
@@ -17,39 +18,8 @@ Strings, IRIs and comments are skipped exactly as the SPARQL 1.1 grammar reads t
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from urllib.parse import urljoin
-
 from reekg.errors import ReekgError
-
-_PN_ESC = r"\\[_~.\-!$&'()*+,;=/?#@%]"
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<comment>\#[^\n\r]*)
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''
-             |\"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
-             |'(?:[^'\\\n\r]|\\.)*'
-             |"(?:[^"\\\n\r]|\\.)*")
-  | (?P<var>[?$][\w\u00B7\u0300-\u036F\u203F-\u2040]+)
-  | (?P<pname>(?P<prefix>[^\W\d_][\w\-.\u00B7]*)?:(?P<local>(?:[\w:\-\u00B7]|%[0-9A-Fa-f]{2}|"""
-    + _PN_ESC + r""")*))
-  | (?P<bnode>_:[\w\-\u00B7]+)
-  | (?P<number>[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?|\.[0-9]+(?:[eE][+-]?[0-9]+)?)
-  | (?P<word>[^\W\d]\w*)
-  | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-_OUTBOUND = re.compile(r"service|from|using", re.IGNORECASE)
-_UPDATE_OUTBOUND = re.compile(r"load|with", re.IGNORECASE)  # checked on updates only (see update_suspicious)
-_UPDATE_KEYWORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
-_QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
-_UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-
+from reekg.sparql_text import QueryShape, analyse
 
 # Limits of the size gate (issue 10, item 4). pyoxigraph's parser and evaluator recurse: a query nested 5,000
 # groups deep overflowed a query worker's stack (and, on a 2 MiB HTTP thread, ~550 groups kill the server
@@ -58,196 +28,12 @@ _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 # recursing, because a long flat chain (300 triple patterns, 650 path steps) builds a tree as deep as it is long.
 DEFAULT_MAX_DEPTH = 200
 DEFAULT_MAX_TOKENS = 10_000
-_OPEN, _CLOSE, _UNARY = frozenset("{(["), frozenset("})]"), frozenset("!^-+")
 
 
 class RefusedQuery(ReekgError, ValueError):
     """A query that would reach outside the store, or is not a query at all; the message names the clause."""
 
     status = 400
-
-
-@dataclass
-class QueryShape:
-    """What the lexer learned: the form, the declared prefixes and every outbound reference."""
-
-    form: str | None = None  # SELECT, ASK, CONSTRUCT, DESCRIBE, or an update keyword; None if unknown
-    services: list[str | None] = field(default_factory=list)  # None: a variable or unreadable target
-    from_graphs: list[str | None] = field(default_factory=list)
-    from_named: list[str | None] = field(default_factory=list)
-    suspicious: list[str] = field(default_factory=list)  # words that contain an outbound keyword
-    loads: list[str | None] = field(default_factory=list)  # LOAD targets (updates)
-    withs: list[str | None] = field(default_factory=list)  # WITH graphs (updates)
-    update_suspicious: list[str] = field(default_factory=list)  # words that hide LOAD or WITH
-    depth: int = 0  # deepest nesting of brackets and unary operators
-    tokens: int = 0  # tokens outside VALUES and DATA blocks
-
-    @property
-    def is_update(self) -> bool:
-        return self.form in _UPDATE_KEYWORDS
-
-    @property
-    def has_dataset(self) -> bool:
-        return bool(self.from_graphs or self.from_named)
-
-
-def _unescape(iri: str) -> str:
-    return _UCHAR.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), iri)
-
-
-Token = tuple[str, str, str | None, str | None]  # (kind, text, prefix, local); prefix and local of a pname
-
-
-def _tokens(query: str) -> list[Token]:
-    """The query's tokens, without white space and comments."""
-    tokens: list[Token] = []
-    for m in _TOKEN.finditer(query):
-        kind = m.lastgroup
-        if kind in ("ws", "comment"):
-            continue
-        if kind == "pname":
-            tokens.append(("pname", m.group(0), m.group("prefix") or "", m.group("local")))
-        elif kind in ("prefix", "local"):  # pragma: no cover - inner groups never end a match
-            continue
-        else:
-            tokens.append((kind, m.group(0), None, None))
-    return tokens
-
-
-class _Reader:
-    """The token list with the prologue read so far (prefixes, base), to resolve a clause's target."""
-
-    def __init__(self, tokens: list[Token], prefixes: dict[str, str]):
-        self.tokens, self.prefixes, self.base = tokens, prefixes, None
-
-    def is_word(self, i: int, word: str) -> bool:
-        return i < len(self.tokens) and self.tokens[i][0] == "word" and self.tokens[i][1].upper() == word
-
-    def resolve(self, i: int) -> str | None:
-        """The IRI token ``i`` names (an IRI, relative to BASE, or a declared prefixed name), else None."""
-        if i >= len(self.tokens):
-            return None
-        kind, text, prefix, local = self.tokens[i]
-        if kind == "iri":
-            iri = _unescape(text[1:-1])
-            return urljoin(self.base, iri) if self.base and ":" not in iri.split("/")[0] else iri
-        if kind == "pname" and prefix is not None and prefix in self.prefixes and local is not None:
-            return self.prefixes[prefix] + re.sub(r"\\(.)", r"\1", local)
-        return None
-
-
-# A clause reader takes the reader, the keyword's index and the shape; it returns the index after the clause,
-# or None when the keyword does not start that clause here (the token is then read as any other word).
-_ClauseReader = Callable[[_Reader, int, QueryShape], int | None]
-
-
-def _read_prefix(reader: _Reader, i: int, shape: QueryShape) -> int | None:
-    if i + 2 >= len(reader.tokens) or reader.tokens[i + 1][0] != "pname":
-        return None
-    target = reader.resolve(i + 2)
-    if target is not None:
-        reader.prefixes[reader.tokens[i + 1][2] or ""] = target
-    return i + 3
-
-
-def _read_base(reader: _Reader, i: int, shape: QueryShape) -> int | None:
-    if i + 1 >= len(reader.tokens) or reader.tokens[i + 1][0] != "iri":
-        return None
-    reader.base = reader.resolve(i + 1)
-    return i + 2
-
-
-def _read_service(reader: _Reader, i: int, shape: QueryShape) -> int:
-    target = i + 1 + reader.is_word(i + 1, "SILENT")
-    shape.services.append(reader.resolve(target))
-    return target + 1
-
-
-def _read_dataset(reader: _Reader, i: int, shape: QueryShape) -> int:
-    named = reader.is_word(i + 1, "NAMED")
-    target = i + 1 + named
-    (shape.from_named if named else shape.from_graphs).append(reader.resolve(target))
-    return target + 1
-
-
-def _read_load(reader: _Reader, i: int, shape: QueryShape) -> int:
-    target = i + 1 + reader.is_word(i + 1, "SILENT")
-    shape.loads.append(reader.resolve(target))
-    return target + 1
-
-
-def _read_with(reader: _Reader, i: int, shape: QueryShape) -> int:
-    shape.withs.append(reader.resolve(i + 1))
-    return i + 2
-
-
-_CLAUSES: dict[str, _ClauseReader] = {
-    "PREFIX": _read_prefix, "BASE": _read_base, "SERVICE": _read_service, "FROM": _read_dataset,
-    "USING": _read_dataset, "LOAD": _read_load, "WITH": _read_with,
-}
-
-
-def _note_suspicious(shape: QueryShape, kind: str, text: str, prefix: str | None) -> None:
-    """Record a word or prefix that contains an outbound keyword (it may be one run into another token)."""
-    if kind == "word":
-        hidden = text
-    elif kind == "pname" and prefix:
-        hidden = prefix
-    else:
-        return
-    if _UPDATE_OUTBOUND.search(hidden):
-        shape.update_suspicious.append(text)
-    if _OUTBOUND.search(hidden):
-        shape.suspicious.append(text)
-
-
-def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> QueryShape:
-    """Lex ``query`` and report its form and outbound references (never raises on bad syntax)."""
-    tokens = _tokens(query)
-    shape = QueryShape()
-    shape.depth, shape.tokens = _measure(tokens)
-    reader = _Reader(tokens, dict(default_prefixes or {}))
-    i = 0
-    while i < len(tokens):
-        kind, text, prefix, _local = tokens[i]
-        upper = text.upper() if kind == "word" else ""
-        if shape.form is None and (upper in _QUERY_FORMS or upper in _UPDATE_KEYWORDS):
-            shape.form = upper
-        clause = _CLAUSES.get(upper)
-        after = clause(reader, i, shape) if clause is not None else None
-        if after is not None:
-            i = after
-            continue
-        _note_suspicious(shape, kind, text, prefix)
-        i += 1
-    return shape
-
-
-def _measure(tokens: list[Token]) -> tuple[int, int]:
-    """The deepest nesting and the number of tokens outside VALUES and DATA blocks (see DEFAULT_MAX_DEPTH)."""
-    depth = deepest = counted = run = 0
-    block_at: int | None = None  # the depth at which the open VALUES/DATA block started
-    pending = False  # VALUES or DATA seen, its block's `{` not yet
-    for kind, text, _prefix, _local in tokens:
-        if kind == "other" and text in _UNARY:
-            run += 1
-        else:
-            run = 0
-        if kind == "other" and text in _OPEN:
-            if pending and text == "{" and block_at is None:
-                block_at, pending = depth, False
-            depth += 1
-        elif kind == "other" and text in _CLOSE:
-            depth = max(0, depth - 1)
-            if block_at is not None and depth == block_at and text == "}":
-                block_at = None
-                continue  # the block's closing brace is the block's
-        elif kind == "word" and text.upper() in ("VALUES", "DATA") and block_at is None:
-            pending = True
-        deepest = max(deepest, depth + run)
-        if block_at is None:
-            counted += 1
-    return deepest, counted
 
 
 def check_size(shape: QueryShape, *, max_depth: int = DEFAULT_MAX_DEPTH, max_tokens: int = DEFAULT_MAX_TOKENS,
@@ -289,3 +75,7 @@ def check(shape: QueryShape, *, store_graphs: frozenset[str], allow: tuple[str, 
             if target not in store_graphs and not _allowed(target, allow):
                 raise RefusedQuery(f"{clause} <{target}> is not a graph of this store (and outbound_allow "
                                    "does not name it)")
+
+
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_TOKENS", "QueryShape", "RefusedQuery", "analyse", "check",
+           "check_size"]

@@ -78,9 +78,9 @@ from reekg.loaders.store import StoreHome
 from reekg.questions.library import library
 from reekg.read.embedded import InProcessBackend
 from reekg.read.jobs import Job, run
-from reekg.read.remote import (
+from reekg.read.remote import RemoteBackend
+from reekg.read.virtuoso import (
     NotSubstitutable,
-    RemoteBackend,
     bind_values,
     keep_computed_booleans,
     keep_computed_iris,
