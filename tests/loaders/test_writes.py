@@ -15,7 +15,7 @@ import pytest
 
 from reekg import settings as settings_registry
 from reekg.errors import HomeUnavailable
-from reekg.loaders import transact as writes
+from reekg.loaders import transact
 from reekg.loaders.build import load_shapes
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import StoreHome, content_hash
@@ -54,8 +54,9 @@ def _pointer(home: Path) -> str:
 
 def test_a_valid_update_commits_a_new_build_that_names_its_parent(settings, home, shapes):
     parent = StoreHome(home).manifest()["build_id"]
-    result = writes.apply_update(settings, f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x"@en }} }}',
-                                 shapes=shapes)
+    result = transact.apply_update(settings,
+                                   f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x"@en }} }}',
+                                   shapes=shapes)
     assert result.published and result.changed
     assert (result.added, result.removed, result.graphs) == (1, 0, [PARTNER])
     manifest = StoreHome(home).manifest()
@@ -69,10 +70,10 @@ def test_a_valid_update_commits_a_new_build_that_names_its_parent(settings, home
 def test_the_inferred_graph_is_recomputed(settings, home, shapes):
     inferred = f"ASK {{ GRAPH <{INFERRED}> {{ facility:noveon-san-marcos reekg:hasUpstream mine:bear-lodge }} }}"
     assert not _ask(home, inferred)
-    writes.apply_update(settings, f"INSERT DATA {{ GRAPH <{PARTNER}> {{ "
+    transact.apply_update(settings, f"INSERT DATA {{ GRAPH <{PARTNER}> {{ "
                                   "mine:bear-lodge reekg:feeds facility:noveon-san-marcos } }", shapes=shapes)
     assert _ask(home, inferred)
-    writes.apply_update(settings, f"DELETE DATA {{ GRAPH <{PARTNER}> {{ "
+    transact.apply_update(settings, f"DELETE DATA {{ GRAPH <{PARTNER}> {{ "
                                   "mine:bear-lodge reekg:feeds facility:noveon-san-marcos } }", shapes=shapes)
     assert not _ask(home, inferred)
     # the hash a write carries forward from its parent (added and removed quads only) is the graph's own
@@ -88,8 +89,8 @@ def test_the_inferred_graph_is_recomputed(settings, home, shapes):
 ])
 def test_a_write_that_breaks_a_shape_changes_nothing(settings, home, shapes, update):
     before_pointer, stores_before = _pointer(home), sorted((home / "stores").iterdir())
-    with pytest.raises(writes.WriteInvalid) as caught:
-        writes.apply_update(settings, update, shapes=shapes)
+    with pytest.raises(transact.WriteInvalid) as caught:
+        transact.apply_update(settings, update, shapes=shapes)
     assert caught.value.report.violations
     violation = next(r for r in caught.value.results if r["severity"] == "Violation")
     assert set(violation) >= {"focus", "path", "message", "severity"}
@@ -108,36 +109,38 @@ def test_a_write_that_breaks_a_shape_changes_nothing(settings, home, shapes, upd
 ])
 def test_reserved_graphs_and_provenance_are_refused(settings, home, shapes, update, words):
     before = _pointer(home)
-    with pytest.raises(writes.WriteRefused, match=words):
-        writes.apply_update(settings, update, shapes=shapes)
+    with pytest.raises(transact.WriteRefused, match=words):
+        transact.apply_update(settings, update, shapes=shapes)
     assert _pointer(home) == before
 
 
 def test_a_syntax_error_names_its_position(settings):
-    with pytest.raises(writes.WriteSyntaxError, match=r"1:\d+"):
-        writes.apply_update(settings, "INSERT DATA { element:Nd }")
+    with pytest.raises(transact.WriteSyntaxError, match=r"1:\d+"):
+        transact.apply_update(settings, "INSERT DATA { element:Nd }")
 
 
 def test_a_write_that_changes_nothing_publishes_nothing(settings, home):
     before = _pointer(home)
-    result = writes.apply_update(settings, f'DELETE DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "nope" }} }}')
+    result = transact.apply_update(settings,
+                                   f'DELETE DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "nope" }} }}')
     assert not result.changed and not result.published
     assert _pointer(home) == before
 
 
 def test_a_dry_run_validates_without_writing(settings, home, shapes):
     before = _pointer(home)
-    result = writes.validate_update(settings, f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x" }} }}',
-                                    shapes=shapes)
+    result = transact.validate_update(settings,
+                                      f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x" }} }}',
+                                      shapes=shapes)
     assert result.changed and not result.published and result.report.conforms
     assert _pointer(home) == before
 
 
 def test_the_default_graph_of_an_update_is_the_partner_default_graph(settings, home, shapes):
-    alias = writes.default_write_graph(NS)
-    writes.apply_update(settings, 'INSERT DATA { element:Nd rdfs:comment "d1", "d2" }', shapes=shapes)
+    alias = transact.default_write_graph(NS)
+    transact.apply_update(settings, 'INSERT DATA { element:Nd rdfs:comment "d1", "d2" }', shapes=shapes)
     assert _ask(home, f'ASK {{ GRAPH <{alias}> {{ element:Nd rdfs:comment "d1", "d2" }} }}')
-    writes.apply_update(settings, 'DELETE WHERE { element:Nd rdfs:comment "d1" }', shapes=shapes)
+    transact.apply_update(settings, 'DELETE WHERE { element:Nd rdfs:comment "d1" }', shapes=shapes)
     assert not _ask(home, 'ASK { GRAPH ?g { element:Nd rdfs:comment "d1" } }')
     assert _ask(home, f'ASK {{ GRAPH <{alias}> {{ element:Nd rdfs:comment "d2" }} }}')
 
@@ -145,29 +148,29 @@ def test_the_default_graph_of_an_update_is_the_partner_default_graph(settings, h
 def test_graph_store_put_post_delete(settings, home, shapes):
     turtle = b'@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n' \
              b'<https://w3id.org/reekg/id/element/Nd> rdfs:comment "one"@en .'
-    put = writes.graph_put(settings, PARTNER, turtle, "text/turtle", shapes=shapes)
+    put = transact.graph_put(settings, PARTNER, turtle, "text/turtle", shapes=shapes)
     assert put.created and put.published
-    post = writes.graph_post(settings, PARTNER, b'<https://w3id.org/reekg/id/element/Dy> '
-                             b'<http://www.w3.org/2000/01/rdf-schema#comment> "two" .', "application/n-triples",
-                             shapes=shapes)
+    post = transact.graph_post(settings, PARTNER, b'<https://w3id.org/reekg/id/element/Dy> '
+                               b'<http://www.w3.org/2000/01/rdf-schema#comment> "two" .', "application/n-triples",
+                               shapes=shapes)
     assert not post.created and post.added == 1
-    replaced = writes.graph_put(settings, PARTNER, turtle.replace(b"one", b"three"), "text/turtle", shapes=shapes)
+    replaced = transact.graph_put(settings, PARTNER, turtle.replace(b"one", b"three"), "text/turtle", shapes=shapes)
     assert (replaced.added, replaced.removed) == (1, 2)
     assert _ask(home, f'ASK {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "three"@en }} }}')
-    writes.graph_delete(settings, PARTNER, shapes=shapes)
+    transact.graph_delete(settings, PARTNER, shapes=shapes)
     assert not _ask(home, f"ASK {{ GRAPH <{PARTNER}> {{ ?s ?p ?o }} }}")
-    with pytest.raises(writes.GraphNotFound):
-        writes.graph_delete(settings, PARTNER)
+    with pytest.raises(transact.GraphNotFound):
+        transact.graph_delete(settings, PARTNER)
 
 
 def test_graph_store_bodies_are_checked(settings):
-    with pytest.raises(writes.UnsupportedFormat):
-        writes.graph_put(settings, PARTNER, b"x", "application/x-unknown")
-    with pytest.raises(writes.WriteSyntaxError, match=r"line|1:"):
-        writes.graph_put(settings, PARTNER, b"<a> <b> .", "text/turtle")
-    with pytest.raises(writes.WriteRefused, match="names graphs"):
-        writes.graph_put(settings, PARTNER, b"<http://e/a> <http://e/b> <http://e/c> <http://e/g> .",
-                         "application/n-quads")
+    with pytest.raises(transact.UnsupportedFormat):
+        transact.graph_put(settings, PARTNER, b"x", "application/x-unknown")
+    with pytest.raises(transact.WriteSyntaxError, match=r"line|1:"):
+        transact.graph_put(settings, PARTNER, b"<a> <b> .", "text/turtle")
+    with pytest.raises(transact.WriteRefused, match="names graphs"):
+        transact.graph_put(settings, PARTNER, b"<http://e/a> <http://e/b> <http://e/c> <http://e/g> .",
+                           "application/n-quads")
 
 
 def test_an_error_after_validation_leaves_the_last_commit(settings, home, shapes, monkeypatch):
@@ -178,8 +181,8 @@ def test_an_error_after_validation_leaves_the_last_commit(settings, home, shapes
 
     monkeypatch.setattr(StoreHome, "_point_to", broken_switch)
     with pytest.raises(HomeUnavailable, match="disk full"):  # the server answers it with 503, naming the cause
-        writes.apply_update(settings, f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x" }} }}',
-                            shapes=shapes)
+        transact.apply_update(settings, f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x" }} }}',
+                              shapes=shapes)
     assert _pointer(home) == before
     assert not _ask(home, 'ASK { element:Nd rdfs:comment "x" }')
 
@@ -193,21 +196,21 @@ def test_a_process_killed_mid_write_leaves_the_last_commit(home, crash_at):
         import os, signal
         from reekg import settings
         from reekg.loaders import store
-        from reekg.loaders import transact as writes
+        from reekg.loaders import transact
         def die(*args, **kwargs):
             os.kill(os.getpid(), signal.SIGKILL)
         if {crash_at!r} == "before-write":
             store.StoreHome.write = die
         else:
             store.StoreHome._point_to = die
-        writes.apply_update(settings.load({{"home": {str(home)!r}}}, environ={{}}),
-                            'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x" }} }}')
+        transact.apply_update(settings.load({{"home": {str(home)!r}}}, environ={{}}),
+                              'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "x" }} }}')
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
     assert done.returncode == -9, done.stderr.decode()
     assert _pointer(home) == before
     assert not _ask(home, 'ASK { element:Nd rdfs:comment "x" }')
-    result = writes.apply_update(settings_registry.load({"home": str(home)}, environ={}),
-                                 f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "y" }} }}')
+    result = transact.apply_update(settings_registry.load({"home": str(home)}, environ={}),
+                                   f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "y" }} }}')
     assert result.published and _pointer(home) != before
     assert ox.Store.read_only(str(StoreHome(home).current())) is not None

@@ -232,7 +232,7 @@ def test_a_write_on_a_build_published_meanwhile_is_refused_and_changes_nothing(e
                                                                               monkeypatch):
     """Writers on other machines are not under this machine's lock: the switch checks the build it read."""
     from reekg.loaders import remote_store as remote_module
-    from reekg.loaders import transact as writes
+    from reekg.loaders import transact
 
     settings = remote_settings(engine, remote_home)
     remote = _remote(engine)
@@ -252,9 +252,9 @@ def test_a_write_on_a_build_published_meanwhile_is_refused_and_changes_nothing(e
 
     monkeypatch.setattr(remote_module.RemoteStore, "post_triples", post_while_another_writer_publishes)
     try:
-        with pytest.raises(writes.WriteConflict, match="published meanwhile"):
+        with pytest.raises(transact.WriteConflict, match="published meanwhile"):
             late = f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "late"@en }} }}'
-            writes.apply_update(settings, late)
+            transact.apply_update(settings, late)
     finally:
         set_build(before["build_id"])
     after = remote.meta(BASE)
