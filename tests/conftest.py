@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import shutil
 import sys
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -20,6 +21,59 @@ from reekg.server.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "server"))  # serverkit, shared by every folder
 from serverkit import Server, running_server
+
+# --- counts that the closing notes cite (hostile requests tried, faults injected), summed over xdist workers -----
+
+_COUNTS = pytest.StashKey[dict]()
+
+
+def pytest_configure(config) -> None:
+    config.stash[_COUNTS] = {}
+
+
+def _add_counts(config, totals: dict) -> None:
+    mine = config.stash[_COUNTS]
+    for template, counts in totals.items():
+        mine.setdefault(template, Counter()).update(counts)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """xdist: the controller adds up what each worker counted."""
+    _add_counts(node.config, getattr(node, "workeroutput", {}).get("reekg_counts", {}))
+
+
+def pytest_sessionfinish(session) -> None:
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: hand the counts to the controller
+        session.config.workeroutput["reekg_counts"] = {t: dict(c) for t, c in session.config.stash[_COUNTS].items()}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for template, counts in terminalreporter.config.stash[_COUNTS].items():
+        terminalreporter.write_line(template.format(**counts))
+
+
+# Under xdist (--dist loadgroup), the tests that share one expensive per-session resource run on one worker, so
+# it is made once: a real server, a browser, a build of their own.
+SHARED_BY_FIXTURE = {"curated_server": "curated-server", "browser": "curated-server",
+                     "writable_server": "writable-server", "ld_home": "linked-data"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        group = next((g for name, g in SHARED_BY_FIXTURE.items() if name in getattr(item, "fixturenames", ())), None)
+        if group and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.fixture(scope="session")
+def report_counts(request) -> Callable[..., None]:
+    """``report_counts("hostile requests: {tried} tried, {failed} failed", tried=3, failed=0)``: the counts are
+    added up over the run (every xdist worker too) and the line printed once at its end."""
+    def add(template: str, **counts: int) -> None:
+        _add_counts(request.config, {template: counts})
+    return add
 
 
 @pytest.fixture

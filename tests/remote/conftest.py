@@ -43,19 +43,23 @@ def remote_settings(engine: Engine, home: Path, **extra) -> dict:
     return settings_registry.load({"home": str(home), **engine.settings, **extra}, environ={})
 
 
-@pytest.fixture(scope="module", params=ENGINES)
+# One engine of each kind per session, shared by test_remote_store.py and then test_remote_writes.py (which
+# writes only after its export tests have compared the build as published). Under xdist (--dist loadgroup) each
+# kind's tests run on one worker, so the engine starts and the curated graph is published once per kind.
+@pytest.fixture(scope="session", params=[pytest.param(kind, marks=pytest.mark.xdist_group(f"remote-{kind}"))
+                                         for kind in ENGINES])
 def engine(request, tmp_path_factory) -> Iterator[Engine]:
     started = start_engine(request.param, tmp_path_factory.mktemp(f"engine-{request.param}"))
     yield started
     started.stop()
 
 
-@pytest.fixture(scope="module")
-def remote_home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("remote-home")
+@pytest.fixture(scope="session")
+def remote_home(engine, tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp(f"remote-home-{engine.kind}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def published(engine, remote_home) -> BuildResult:
     """The curated graph, built and published into the engine."""
     return build(remote_settings(engine, remote_home))

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 from collections.abc import Iterator
 
@@ -286,12 +285,10 @@ def test_the_engine_stopped_mid_write_is_503_and_the_served_data_is_unchanged(en
         engine.kill()  # the engine dies once the write's first graph is staged, before the switch
 
     monkeypatch.setattr(remote_module.RemoteStore, "post_triples", post_then_crash)
-    started = time.monotonic()
     try:
         answer = client.post("/update", headers=UPDATE,
                              data=f'INSERT DATA {{ GRAPH <{PARTNER}> {{ element:Nd rdfs:comment "lost"@en }} }}')
     finally:
-        elapsed = time.monotonic() - started
         monkeypatch.undo()
         if not engine.alive():
             engine.start()
@@ -299,7 +296,6 @@ def test_the_engine_stopped_mid_write_is_503_and_the_served_data_is_unchanged(en
     assert answer.status_code == 503, answer.text
     assert "remote store" in answer.text and "nothing was changed" in answer.text
     assert answer.headers["Retry-After"]
-    assert elapsed < 60  # retried with backoff, then gave up
     after = _remote(engine).meta(BASE)
     assert after["build_id"] == before["build_id"] and sorted(after["graphs"]) == sorted(before["graphs"])
     fresh = RemoteBackend.from_settings(settings)

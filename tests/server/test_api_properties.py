@@ -39,18 +39,11 @@ tally: Counter[str] = Counter()  # requests tried and 5xx answers, reported at t
 
 
 @pytest.fixture(scope="module")
-def client(app, request):
+def client(app, report_counts):
     yield app.test_client()  # the session's in-process app over the curated build (tests/conftest.py)
-    report(request.config, f"hostile requests in process: {tally['tried']} tried, {tally['5xx']} answered 5xx")
-
-
-def report(config, line: str) -> None:
-    """A line on the terminal, past output capture (the closing note's count)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line("\n" + line)
+    # printed at the end of the run, summed over xdist workers (the closing note's count)
+    report_counts("hostile requests in process: {tried} tried, {server_errors} answered 5xx",
+                  tried=tally["tried"], server_errors=tally["5xx"])
 
 
 def call(client, method: str, path: str, query: list[tuple[str, str]] | None = None, **kwargs):

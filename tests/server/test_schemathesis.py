@@ -17,7 +17,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
-from test_api_properties import report
 
 from reekg.server.api import ROUTES
 
@@ -29,10 +28,10 @@ tally: Counter[str] = Counter()
 
 
 @pytest.fixture(scope="module")
-def served(curated_server, request):
+def served(curated_server, report_counts):
     yield curated_server  # the session's real read-only curated server (tests/conftest.py)
-    report(request.config, f"hostile requests from schemathesis: {tally['tried']} tried, "
-                           f"{tally['5xx']} answered 5xx")
+    report_counts("hostile requests from schemathesis: {tried} tried, {server_errors} answered 5xx",
+                  tried=tally["tried"], server_errors=tally["5xx"])
 
 
 @pytest.fixture(scope="module")

@@ -43,13 +43,9 @@ class Tally:
 
 
 @pytest.fixture(scope="module")
-def tally(request) -> Iterator[type[Tally]]:
+def tally(report_counts) -> Iterator[type[Tally]]:
     yield Tally
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line(f"\nfaults injected: {Tally.faults}, data lost: {Tally.lost}")
+    report_counts("faults injected: {faults}, data lost: {lost}", faults=Tally.faults, lost=Tally.lost)
 
 
 @pytest.fixture(scope="module")
