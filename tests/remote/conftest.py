@@ -21,10 +21,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "server"))
 
-from engines import ENGINES, Engine, missing
+from engines import ENGINES, Engine, missing, remote_settings
 from serverkit import running_server
 
-from reekg import settings as settings_registry
 from reekg.loaders.build import BuildResult, build
 
 REQUIRED_ON_CI = {"oxigraph", "virtuoso"}
@@ -37,10 +36,6 @@ def start_engine(kind: str, folder: Path) -> Engine:
             pytest.fail(f"{kind} must run on CI: {reason}")
         pytest.skip(reason)
     return Engine(kind, folder).start()
-
-
-def remote_settings(engine: Engine, home: Path, **extra) -> dict:
-    return settings_registry.load({"home": str(home), **engine.settings, **extra}, environ={})
 
 
 # One engine of each kind per session, shared by test_remote_store.py and then test_remote_writes.py (which

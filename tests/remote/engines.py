@@ -188,6 +188,14 @@ class Engine:
         self.isql("DB.DBA.RDF_DEFAULT_USER_PERMS_SET ('nobody', 7);")
 
 
+def remote_settings(engine: Engine, home: Path, **extra) -> dict:
+    """reekg's settings for a home whose store is ``engine`` (the test modules import this from here, not from
+    conftest: with several folders' conftests loaded, ``import conftest`` may find another folder's)."""
+    from reekg import settings as settings_registry
+
+    return settings_registry.load({"home": str(home), **engine.settings, **extra}, environ={})
+
+
 def main(argv: list[str]) -> int:
     """``engines.py start FOLDER`` prints the settings as REEKG_* lines and leaves the engines running;
     ``engines.py stop FOLDER`` stops them (their pids are in FOLDER/*.pid)."""

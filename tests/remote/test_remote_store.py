@@ -68,7 +68,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from conftest import remote_settings
+from engines import remote_settings
 
 from reekg.cli import main
 from reekg.errors import LoadError, RemoteError

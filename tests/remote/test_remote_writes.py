@@ -19,7 +19,7 @@ import urllib.parse
 from collections.abc import Iterator
 
 import pytest
-from conftest import remote_settings
+from engines import remote_settings
 from serverkit import Answer, Listener, Server, free_port, running_server
 from writekit import TOKEN, WriteCases
 from writekit import ask as _ask
