@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections import Counter, defaultdict
 from typing import Any
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.routing import BuildError
 
+from reekg.errors import NotFound
 from reekg.questions import question
-from reekg.questions.core import ID_PATTERN, STAGES, AnswerError
+from reekg.questions.core import ID_PATTERN, STAGES, AnswerError, BadParameter
 from reekg.questions.params import check_body
 
 from . import api, error_responses, ui
+from .sankey import SANKEY_KINDS, sankey
 
 bp = Blueprint("pages", __name__, template_folder="templates")
 
@@ -34,13 +35,7 @@ _ID = re.compile(ID_PATTERN)  # fullmatch: Python's `$` would pass "Dy\n"
 # draws them for these elements only (B and Fe of a magnet get no share bars).
 RARE_EARTHS = ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu")
 STAGE_LABELS = {"mining": "mining", "separation": "separation", "magnet-making": "magnet making"}
-# Columns of the Sankey diagram, left to right: raw ore to the subsystem.
-COLUMNS = ("country", "mine", "plant", "element", "maker", "component", "subsystem")
-COLUMN_LABELS = {"country": "country", "mine": "mine", "plant": "separation / processing plant",
-                 "element": "element", "maker": "magnet maker", "component": "component",
-                 "subsystem": "subsystem"}
-# A thin but visible width for a link whose weight is zero (a mine in a country with no reported output).
-MIN_WEIGHT = 0.002
+_RULE_SPLIT = re.compile(r"[\s;]+")  # one restrict value may hold several rules (the form's text box)
 
 
 def _service() -> api._Service:
@@ -75,9 +70,34 @@ def sparql_url(text: str) -> str:
     return _url("sparql.query", "/sparql") + "?" + urllib.parse.urlencode({"query": text})
 
 
+def percent(value: Any) -> str:
+    """A share (0–1) as a percentage for people: "69.2 %", "0.18 %", "< 0.01 %"; "unknown" when absent (the
+    exact value stays in the JSON and in the title of the element that shows it)."""
+    if value is None:
+        return "unknown"
+    share = float(value) * 100
+    if share == 0:
+        text = "0"
+    elif abs(share) < 0.01:
+        text = "< 0.01"
+    elif abs(share) < 1:
+        text = f"{share:.2f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{share:.1f}".removesuffix(".0")
+    return text + "\N{NO-BREAK SPACE}%"
+
+
+def label(kind: str | None, ident: str | None) -> str | None:
+    """The English label of one of our entities (the catalogue the answers resolve ids with), or None."""
+    if not kind or not ident or not _ID.fullmatch(str(kind)):
+        return None
+    row = _service().answers.kind_entities(str(kind)).get(str(ident)) or {}
+    return row.get("labelEn")
+
+
 def _render(template: str, status: int = 200, **context: Any) -> Response:
     html = render_template(
-        template, asset_url=ui.asset_url, doc_url=doc_url, sparql_url=sparql_url,
+        template, asset_url=ui.asset_url, doc_url=doc_url, sparql_url=sparql_url, label=label, percent=percent,
         query_page=_url("ui.page", "/sparql"), api_docs=_url("api.docs", "/api/v1/docs"),
         dumps=_url("ld.dumps", "/dumps/"), stage_labels=STAGE_LABELS, **context)
     response = Response(html, status=status, content_type="text/html; charset=utf-8")
@@ -85,6 +105,27 @@ def _render(template: str, status: int = 200, **context: Any) -> Response:
     response.headers["Content-Security-Policy"] = ui.CONTENT_SECURITY_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _downloads(answer: dict[str, Any], permalink: str, data: str, table: str) -> dict[str, Any]:
+    """Where to get this view again: its permalink (every parameter, the day it was judged on included), the
+    same answer as JSON and CSV, and each saved SPARQL query it ran as an .rq file."""
+    return {"permalink": permalink, "json": data, "csv": table,
+            "queries": [{"name": name, "href": url_for("pages.query_file", name=name)}
+                        for name in answer.get("sparql") or {}]}
+
+
+@bp.get("/queries/<name>.rq")
+def query_file(name: str) -> Response:
+    """A saved query of the answers, as the file it is (``reekg/questions/sparql/{name}.rq``, under this
+    graph's base), to download and run anywhere."""
+    query = _service().answers.queries.get(name)
+    if query is None:
+        raise NotFound(f"no saved query is called {name!r}")
+    response = Response(query.text, content_type="application/sparql-query; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.rq"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
@@ -156,7 +197,7 @@ def search() -> Response:
 def trace_index() -> Response:
     subsystem = request.args.get("subsystem")
     if subsystem:
-        params = {k: v for k in ("robot", "element") if (v := request.args.get(k))}
+        params = {k: v for k in ("robot", "element", "on") if (v := request.args.get(k))}
         return redirect(url_for("pages.trace", subsystem=subsystem, **params), 303)
     return _render("pages/pick.html", title="Trace a subsystem", action="pages.trace_index",
                    field="subsystem", choices=_catalog_list("subsystem"),
@@ -166,222 +207,17 @@ def trace_index() -> Response:
 
 @bp.get("/trace/<subsystem>")
 def trace(subsystem: str) -> Response:
-    params = _page_params("trace", "robot", "element")
+    params = _page_params("trace", "robot", "element", "on")
     answer = _answer("trace", {"subsystem": subsystem, **params})
     answers = _service().answers
-    chart = sankey(answer, {kind: answers.kind_entities(kind) for kind in SANKEY_KINDS})
-    return _render("pages/trace.html", title=f"Trace: {subsystem}", answer=answer, chart=chart, params=params,
-                   robots=_catalog_list("robot"), elements=_catalog_list("element"))
-
-
-def _weights(paths: list[dict[str, Any]], shares: dict[str, Any]) -> list[tuple[float, str]]:
-    """One weight per path, and its basis ("share" or "paths").
-
-    Each site is put at a stage: mines at mining, magnet makers at magnet making, other plants at
-    separation when they separate, else at their own first stage. Where a source publishes country shares of
-    that stage, a country's paths at that stage share its share equally (so a country's links sum to its
-    share of world output), and the rest of the world's paths share what is left. Stages without published
-    shares weigh every path equally, one world in all, so columns stay comparable.
-    """
-    stage_of = [_stage_of(p) for p in paths]
-    by_stage_country: Counter[tuple[str, str]] = Counter()
-    by_stage: Counter[str] = Counter()
-    for path, stage in zip(paths, stage_of, strict=True):
-        by_stage_country[(stage, path.get("country") or "")] += 1
-        by_stage[stage] += 1
-    weights = []
-    for path, stage in zip(paths, stage_of, strict=True):
-        summary = shares.get(stage)
-        country = path.get("country") or ""
-        if summary:
-            published = {s["country"]: s["share"] for s in summary["shares"]}
-            if country in published:
-                weights.append((published[country] / by_stage_country[(stage, country)], "share"))
-                continue
-            others = sum(n for (st, c), n in by_stage_country.items() if st == stage and c not in published)
-            rest = max(0.0, 1.0 - sum(published.values()))
-            weights.append((rest / others if others else 0.0, "share"))
-        else:
-            weights.append((1.0 / by_stage[stage], "paths"))
-    return weights
-
-
-def _stage_of(path: dict[str, Any]) -> str:
-    """The stage whose country shares size a path: its site's stage, steps between folded into the nearest
-    stage with published shares (concentration with mining, cracking with separation, metal and alloy
-    making and recycling with magnet making)."""
-    if path["hop"] == "magnet-making":
-        return "magnet-making"
-    if path["siteKind"] == "mine":
-        return "mining"
-    stages = path.get("stages") or []
-    for stage in ("separation", "cracking", "magnet-making", "metal-alloy", "recycling", "mining", "concentration"):
-        if stage in stages:
-            return _FOLDED.get(stage, stage)
-    return "separation"
-
-
-_FOLDED = {"cracking": "separation", "metal-alloy": "magnet-making", "recycling": "magnet-making",
-           "concentration": "mining"}
-
-
-# The kinds whose labels the trace diagram looks up (the rest come with the answer's rows).
-SANKEY_KINDS = ("subsystem", "component", "country", "mine", "facility")
-
-
-def sankey(answer: dict[str, Any], catalog: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The trace answer as Sankey nodes and links (see the trace page for how to read it).
-
-    Nodes are keyed by column and id (a company's plant and its magnet works are separate nodes, so the
-    diagram stays acyclic); each link carries its weight, the number of paths through it and the sources of
-    the hop it draws (the first one is where a click goes).
-    """
-    paths = answer["data"]
-    diagram = _Diagram(catalog, paths)
-    subsystem = answer["subsystem"]
-    sink = diagram.node("subsystem", subsystem, diagram.label_of("subsystem", subsystem), "subsystem")
-    for path, (weight, basis) in zip(paths, _weights(paths, answer.get("shares") or {}), strict=True):
-        diagram.draw(path, sink, weight, basis)
-    return diagram.drawn()
-
-
-class _Diagram:
-    """The nodes and links of a trace's Sankey diagram, filled path by path."""
-
-    def __init__(self, catalog: dict[str, dict[str, Any]], paths: list[dict[str, Any]]):
-        self.catalog, self.paths = catalog, paths
-        self.nodes: dict[str, dict[str, Any]] = {}
-        self.links: dict[tuple[str, str], dict[str, Any]] = {}
-        self.site_info = {p["site"]: (p.get("siteLabel"), p.get("country")) for p in paths}
-        self.made = {(p["component"], p["material"]) for p in paths if p["hop"] == "magnet-making"}
-
-    def label_of(self, kind: str, ident: str | None) -> str | None:
-        return (self.catalog.get(kind, {}).get(ident or "") or {}).get("labelEn")
-
-    def node(self, column: str, ident: str, label: str | None, kind: str, country: str | None = None) -> str:
-        key = f"{column}:{ident}"
-        if key not in self.nodes:
-            shown = label or ident
-            if country and column in ("mine", "plant", "maker"):
-                shown = f"{shown} ({country})"
-            self.nodes[key] = {"name": key, "label": shown, "column": column, "depth": COLUMNS.index(column),
-                               "href": doc_url(kind, ident)}
-        return key
-
-    def link(self, source: str, target: str, weight: float, basis: str, cited: str | None, hop: str) -> None:
-        entry = self.links.setdefault((source, target), {"source": source, "target": target, "weight": 0.0,
-                                                          "paths": 0, "basis": basis, "hop": hop,
-                                                          "sources": Counter()})
-        entry["weight"] += weight
-        entry["paths"] += 1
-        if basis == "share":
-            entry["basis"] = "share"
-        if cited:
-            entry["sources"][cited] += 1
-
-    def draw(self, path: dict[str, Any], sink: str, weight: float, basis: str) -> None:
-        """The links of one path: site to element to component to subsystem (or through a magnet maker)."""
-        cited = path.get("hopSources") or {}
-        site, kind, country = path["site"], path["siteKind"], path.get("country")
-        element = self.node("element", path["element"], path["element"], "element")
-        component = self.node("component", path["component"], self.label_of("component", path["component"]),
-                              "component")
-        if path["hop"] == "magnet-making":
-            maker = self.node("maker", site, path.get("siteLabel"), kind, country)
-            self.link(element, maker, weight, basis, cited.get("site"), "material made at")
-            self.link(maker, component, weight, basis, cited.get("material"), "component uses material")
-            self.link(component, sink, weight, basis, cited.get("component"), "subsystem has component")
-            return
-        column = "mine" if kind == "mine" else "plant"
-        here = self.node(column, site, path.get("siteLabel"), kind, country)
-        if column == "mine" and country:
-            origin = self.node("country", country, self.label_of("country", country) or country, "country")
-            self.link(origin, here, weight, basis, cited.get("country"), "located in")
-        if path["hop"] == "upstream" and path.get("fedSite"):
-            self._feed(path, here, weight, basis, cited.get("feed"))
-            return
-        self.link(here, element, weight, basis, cited.get("site"), "produces")
-        if (path["component"], path["material"]) not in self.made:
-            self.link(element, component, weight, basis, cited.get("element"), "material contains element")
-            self.link(component, sink, weight, basis, cited.get("component"), "subsystem has component")
-
-    def _feed(self, path: dict[str, Any], here: str, weight: float, basis: str, cited: str | None) -> None:
-        """An upstream site's link to the site it supplies."""
-        fed = path["fedSite"]
-        fed_kind = "mine" if fed in self.catalog.get("mine", {}) else "facility"
-        fed_column = "maker" if f"maker:{fed}" in self.nodes or _makes_magnets(self.paths, fed) else "plant"
-        fed_label, fed_country = self.site_info.get(fed, (self.label_of(fed_kind, fed), None))
-        target = self.node(fed_column, fed, fed_label or self.label_of(fed_kind, fed), fed_kind, fed_country)
-        if target != here:
-            self.link(here, target, weight, basis, cited, "supplies")
-
-    def drawn(self) -> dict[str, Any]:
-        """The diagram: nodes in columns, the links minus any that would close a cycle."""
-        out_links = []
-        for entry in _acyclic(list(self.links.values())):
-            sources = [s for s, _ in entry["sources"].most_common()]
-            out_links.append({
-                "source": entry["source"], "target": entry["target"],
-                "value": round(max(entry["weight"], MIN_WEIGHT), 6), "weight": round(entry["weight"], 6),
-                "paths": entry["paths"], "basis": entry["basis"], "hop": entry["hop"], "sources": sources,
-                "href": doc_url("source", sources[0]) if sources else None,
-                "sourceLabel": self.nodes[entry["source"]]["label"],
-                "targetLabel": self.nodes[entry["target"]]["label"],
-            })
-        used = {x for link_ in out_links for x in (link_["source"], link_["target"])}
-        depth = _depths(self.nodes, out_links)
-        for key, entry in self.nodes.items():
-            entry["depth"] = depth[key]
-        ordered = sorted((n for n in self.nodes.values() if n["name"] in used), key=lambda n: (n["depth"], n["label"]))
-        return {"nodes": ordered, "links": out_links, "columns": [COLUMN_LABELS[c] for c in COLUMNS]}
-
-
-def _depths(nodes: dict[str, dict[str, Any]], links: list[dict[str, Any]]) -> dict[str, int]:
-    """Each node's column: at least its kind's column, and right of everything that feeds it (a cracking
-    plant that feeds a separation plant sits one column left of it)."""
-    incoming: dict[str, list[str]] = defaultdict(list)
-    for entry in links:
-        incoming[entry["target"]].append(entry["source"])
-    depth: dict[str, int] = {}
-
-    def place(key: str) -> int:
-        if key not in depth:
-            depth[key] = COLUMNS.index(nodes[key]["column"])  # a floor, and a guard while recursing
-            depth[key] = max([depth[key], *(place(source) + 1 for source in incoming[key])])
-        return depth[key]
-
-    for key in sorted(nodes, key=lambda k: COLUMNS.index(nodes[k]["column"])):
-        place(key)
-    return depth
-
-
-def _makes_magnets(paths: list[dict[str, Any]], site: str) -> bool:
-    return any(p["hop"] == "magnet-making" and p["site"] == site for p in paths)
-
-
-def _acyclic(links: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The links minus any that would close a cycle (a Sankey diagram must be acyclic); the paths table still
-    lists every path."""
-    out: dict[str, set[str]] = defaultdict(set)
-    kept = []
-
-    def reaches(start: str, goal: str) -> bool:
-        seen, stack = set(), [start]
-        while stack:
-            here = stack.pop()
-            if here == goal:
-                return True
-            if here not in seen:
-                seen.add(here)
-                stack.extend(out[here])
-        return False
-
-    for entry in links:
-        if entry["source"] == entry["target"] or reaches(entry["target"], entry["source"]):
-            continue
-        out[entry["source"]].add(entry["target"])
-        kept.append(entry)
-    return kept
+    chart = sankey(answer, {kind: answers.kind_entities(kind) for kind in SANKEY_KINDS}, doc_url)
+    shown = {**params, "on": answer["on"]}  # the day judged on, so the permalink gives the same answer tomorrow
+    downloads = _downloads(answer, url_for("pages.trace", subsystem=subsystem, **shown),
+                           _url("api.api_trace", "/api/v1/trace", subsystem=subsystem, **shown),
+                           _url("api.api_trace_csv", "/api/v1/trace.csv", subsystem=subsystem, **shown))
+    title = label("subsystem", answer["subsystem"]) or answer["subsystem"]
+    return _render("pages/trace.html", title=f"Trace: {title}", answer=answer, chart=chart, params=params,
+                   downloads=downloads, robots=_catalog_list("robot"), elements=_catalog_list("element"))
 
 
 # --- exposure ----------------------------------------------------------------------------------------------
@@ -407,8 +243,13 @@ def exposure(robot: str) -> Response:
     answer = _answer("exposure", params)
     names = {e["symbol"]: _names("element", e["symbol"]) for e in answer["data"]["elements"]}
     chart = exposure_chart(answer)
-    return _render("pages/exposure.html", title=f"Exposure: {answer['robot']}", answer=answer, names=names,
-                   chart=chart, units=units, on=answer["on"], rare_earths=RARE_EARTHS)
+    shown = {"units": units, "on": answer["on"]}
+    downloads = _downloads(answer, url_for("pages.exposure", robot=robot, **shown),
+                           _url("api.api_exposure", "/api/v1/exposure", robot=robot, **shown),
+                           _url("api.api_exposure_csv", "/api/v1/exposure.csv", robot=robot, **shown))
+    title = label("robot", answer["robot"]) or answer["robot"]
+    return _render("pages/exposure.html", title=f"Exposure: {title}", answer=answer, names=names,
+                   chart=chart, units=units, on=answer["on"], rare_earths=RARE_EARTHS, downloads=downloads)
 
 
 def _names(kind: str, ident: str) -> list[str]:
@@ -459,19 +300,76 @@ def coverage() -> Response:
 
 # --- scenario ----------------------------------------------------------------------------------------------
 
+def restrictions_of(values: list[str]) -> list[dict[str, Any]]:
+    """``restrict`` values as the API's restrictions, written as the CLI's ``--restrict COUNTRY:ELEMENTS:STAGES``
+    (``CN:Dy,Tb:separation``; an empty part means every element or stage; several rules may share one value,
+    separated by spaces or ``;``)."""
+    rules = []
+    for text in (t for value in values for t in _RULE_SPLIT.split(value) if t):
+        parts = text.split(":")
+        if len(parts) > 3 or not parts[0]:
+            raise BadParameter("restrict", f"{text!r}: write COUNTRY:ELEMENTS:STAGES, e.g. CN:Dy,Tb:separation")
+        parts += [""] * (3 - len(parts))
+        rules.append({"country": parts[0], "elements": [e for e in parts[1].split(",") if e],
+                      "stages": [s for s in parts[2].split(",") if s] or list(STAGES)})
+    return rules
+
+
+def restrict_text(rule: dict[str, Any]) -> str:
+    """One restriction as ``COUNTRY:ELEMENTS:STAGES``, empty parts (every element, every stage) left out."""
+    stages = "" if set(rule.get("stages") or STAGES) == set(STAGES) else ",".join(rule["stages"])
+    return ":".join([rule["country"], ",".join(rule.get("elements") or []), stages]).rstrip(":")
+
+
+def _scenario_answer() -> tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]:
+    """The scenario of this request's ``restrict`` and ``on``, checked as the API checks its body."""
+    rules = restrictions_of(request.args.getlist("restrict"))
+    on = request.args.get("on") or None
+    if not rules:
+        return None, rules, on
+    body = {"restrictions": rules, **({"on": on} if on else {})}
+    check_body(body, question("scenario").body_schema() or {})  # the API's body schema
+    return _answer("scenario", body), rules, on
+
+
+def _form_state(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scenario form as the rules fill it: checkboxes when every country shares its elements and stages,
+    else the rules as text (the checkboxes cannot say "Dy in CN, Nd in MM")."""
+    if len({(tuple(r["elements"]), tuple(r["stages"])) for r in rules}) > 1:
+        return {"picked": {"country": set(), "element": set(), "stage": set()},
+                "restrict": " ".join(restrict_text(r) for r in rules)}
+    every_stage = all(set(r["stages"]) == set(STAGES) for r in rules)
+    return {"picked": {"country": {r["country"] for r in rules}, "element": {e for r in rules for e in r["elements"]},
+                       "stage": set() if every_stage else {s for r in rules for s in r["stages"]}}, "restrict": ""}
+
+
 @bp.get("/scenario")
 def scenario() -> Response:
     countries = request.args.getlist("country")
-    elements = request.args.getlist("element")
-    stages = request.args.getlist("stage")
-    on = request.args.get("on") or None
-    answer = None
-    if countries:
-        restrictions = [{"country": c, "elements": elements, "stages": stages or list(STAGES)} for c in countries]
-        body = {"restrictions": restrictions, **({"on": on} if on else {})}
-        check_body(body, question("scenario").body_schema() or {})  # the API's body schema
-        answer = _answer("scenario", body)
+    if countries:  # the checkbox form: the same view under its permalink, restrict=COUNTRY:ELEMENTS:STAGES
+        elements, stages = request.args.getlist("element"), request.args.getlist("stage")
+        restrict = [restrict_text({"country": c, "elements": elements, "stages": stages}) for c in countries]
+        restrict = list(dict.fromkeys(restrict + [v for v in request.args.getlist("restrict") if v.strip()]))
+        on = request.args.get("on")
+        return redirect(url_for("pages.scenario", restrict=restrict, **({"on": on} if on else {})), 303)
+    answer, rules, on = _scenario_answer()
+    downloads = None
+    if answer:
+        shown = {"restrict": [restrict_text(r) for r in answer["restrictions"]], "on": answer["on"]}
+        downloads = _downloads(answer, url_for("pages.scenario", **shown), url_for("pages.scenario_file", suffix="json",
+                               **shown), url_for("pages.scenario_file", suffix="csv", **shown))
     return _render("pages/scenario.html", title="Scenario: what if supply is cut?", answer=answer,
-                   picked={"country": set(countries), "element": set(elements), "stage": set(stages)}, on=on or "",
+                   on=on or "", downloads=downloads, **_form_state(rules),
                    countries=_catalog_list("country"),
                    elements=[e for e in _catalog_list("element") if e["id"] in RARE_EARTHS], stages=STAGES)
+
+
+@bp.get("/scenario.json", defaults={"suffix": "json"})
+@bp.get("/scenario.csv", defaults={"suffix": "csv"})
+def scenario_file(suffix: str) -> Response:
+    """The scenario of the page's permalink as the API answers it (JSON, or its CSV table): the API takes a
+    POST body, a link cannot."""
+    answer, _, _ = _scenario_answer()
+    if answer is None:
+        raise BadParameter("restrict", "give at least one restriction, e.g. restrict=CN:Dy,Tb:separation")
+    return api._respond(question("scenario"), answer, suffix == "csv")

@@ -24,15 +24,55 @@
     }
   }
 
+  // A share (0–1) for people, as the server writes it (pages.percent): "69.2 %", "0.18 %", "< 0.01 %".
   function percent(v) {
-    return v == null ? "no data" : (v * 100).toFixed(1) + "%";
+    if (v == null) return "no data";
+    var p = v * 100;
+    var text = p === 0 ? "0" : Math.abs(p) < 0.01 ? "< 0.01" :
+      Math.abs(p) < 1 ? String(Number(p.toFixed(2))) : String(Number(p.toFixed(1)));
+    return text + "\u00a0%";
+  }
+
+  // Sankey geometry: labels 12px high never overlap when nodes of a column are at least NODE_GAP apart
+  // (a label is centred on its node), and never reach the next column when cut to the space between columns.
+  var NODE_GAP = 16, NODE_WIDTH = 14, LABEL_SIZE = 12, HEADER_TOP = 44, RIGHT = 160, LEFT = 8;
+
+  function sankeyHeight(nodes) {
+    var perColumn = {};
+    nodes.forEach(function (n) { perColumn[n.depth] = (perColumn[n.depth] || 0) + 1; });
+    var tallest = Math.max.apply(null, Object.keys(perColumn).map(function (k) { return perColumn[k]; }));
+    return Math.max(520, tallest * (NODE_GAP + 10) + HEADER_TOP + 120);
+  }
+
+  function columnSpace(el, data) {
+    var deepest = Math.max.apply(null, data.nodes.map(function (n) { return n.depth; }));
+    return deepest > 0 ? (el.clientWidth - LEFT - RIGHT - NODE_WIDTH) / deepest : el.clientWidth;
+  }
+
+  function linkTooltip(d) {
+    var basis = d.basis === "share" ? "of world output at its stage" : "of the stage's paths";
+    return d.sourceLabel + " → " + d.targetLabel + "\n" + d.hop + ": " + percent(d.weight) + " " + basis +
+      ", " + d.paths + " paths" + (d.sources.length ? "\nsource: " + d.sources.join(", ") + " (click to open)" : "");
+  }
+
+  // One header per column, above the nodes the layout placed there.
+  function headers(chart, data, space) {
+    var layout = chart.getModel().getSeriesByIndex(0).getData();
+    var xs = {};
+    for (var i = 0; i < layout.count(); i++) {
+      var depth = data.nodes[i].depth, at = layout.getItemLayout(i);
+      if (at && (xs[depth] == null || at.x < xs[depth])) xs[depth] = at.x;
+    }
+    return (data.headers || []).filter(function (h) { return xs[h.depth] != null; }).map(function (h) {
+      return {type: "text", left: LEFT + xs[h.depth], top: 4, silent: true, name: "header-" + h.depth,
+              style: {text: h.label, fill: "#1a1a1a", font: "bold 12px sans-serif",
+                      width: Math.max(40, space - 8), overflow: "break", lineHeight: 15}};
+    });
   }
 
   function sankey(el, data) {
-    var perColumn = {};
-    data.nodes.forEach(function (n) { perColumn[n.depth] = (perColumn[n.depth] || 0) + 1; });
-    var tallest = Math.max.apply(null, Object.keys(perColumn).map(function (k) { return perColumn[k]; }));
-    el.style.height = Math.max(480, tallest * 40 + 80) + "px";
+    el.style.height = sankeyHeight(data.nodes) + "px";
+    var space = columnSpace(el, data);
     var chart = echarts.init(el, null, {renderer: "svg"});
     chart.setOption({
       aria: {enabled: true},
@@ -40,30 +80,30 @@
       tooltip: {
         renderMode: "richText",
         formatter: function (p) {
-          if (p.dataType === "edge") {
-            var d = p.data;
-            return d.sourceLabel + " → " + d.targetLabel + "\n" + d.hop + ": weight " + d.weight.toFixed(4) +
-              " (" + (d.basis === "share" ? "share" : "path count") + "), " + d.paths + " paths" +
-              (d.sources.length ? "\nsource: " + d.sources.join(", ") + " (click to open)" : "");
-          }
+          if (p.dataType === "edge") return linkTooltip(p.data);
           return p.data.label + " (" + p.data.column + ")";
         }
       },
       series: [{
         type: "sankey",
-        left: 8, right: 160, top: 16, bottom: 16,
+        left: LEFT, right: RIGHT, top: HEADER_TOP, bottom: 16,
         nodeAlign: "left",
-        nodeGap: 6,
+        nodeGap: NODE_GAP,
+        nodeWidth: NODE_WIDTH,
         draggable: false,
         emphasis: {focus: "adjacency"},
         lineStyle: {color: "gradient", opacity: 0.35},
-        label: {color: "#1a1a1a", fontSize: 12, formatter: function (p) { return p.data.label; }},
+        label: {color: "#1a1a1a", fontSize: LABEL_SIZE, lineHeight: LABEL_SIZE + 2,
+                width: Math.max(40, Math.min(space, RIGHT) - NODE_WIDTH - 12), overflow: "truncate", ellipsis: "…",
+                textBorderColor: "#fff", textBorderWidth: 2,
+                formatter: function (p) { return p.data.label; }},
         data: data.nodes.map(function (n) {
           return {name: n.name, label: n.label, column: n.column, href: n.href, depth: n.depth};
         }),
         links: data.links
       }]
     });
+    chart.setOption({graphic: headers(chart, data, space)});
     chart.on("click", function (p) { follow(p.data && p.data.href); });
     return chart;
   }
