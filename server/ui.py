@@ -27,6 +27,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from reekg.questions import questions
 from reekg.questions.core import BadParameter
 from reekg.questions.library import library
 
@@ -144,9 +145,8 @@ def groups(names: list[str], questions: list[tuple[str, str, tuple[str, ...]]]) 
 
 
 def _questions() -> list[tuple[str, str, tuple[str, ...]]]:
-    from .api import ROUTES  # the API declares which saved queries each question runs
-
-    return [(r.name, r.summary, tuple(r.queries)) for r in ROUTES]
+    """Each question's name, summary and saved queries, as its declaration in reekg.questions states them."""
+    return [(q.name, q.summary, tuple(q.queries)) for q in questions()]
 
 
 _VOCABULARY_QUERY = """
