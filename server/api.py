@@ -14,22 +14,24 @@ Every answer: ``{"ok": true, …, "data": …, "sources": […], "sparql": {name
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from reekg.errors import UnsupportedMediaType
+from reekg.errors import BadParameter, UnsupportedMediaType
 from reekg.questions import Question, question, questions
-from reekg.questions.core import Answers, BadParameter
+from reekg.questions.core import Answers
 from reekg.questions.params import json_body, query_params
 from reekg.questions.runner import BackendRunner
 
-from . import conneg
+from . import conneg, ui
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -168,9 +170,31 @@ def openapi() -> Response:
                     mimetype="application/json")
 
 
+@functools.cache
+def _swagger_ui_version() -> str:
+    """The vendored Swagger UI's version, from the VERSION file scripts/refresh-swagger-ui writes."""
+    text = (resources.files("reekg.server") / "static" / "vendor" / "swagger_ui" / "VERSION").read_text("utf-8")
+    return next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("version:")),
+                "unknown")
+
+
+def _query_text(value: Any) -> str:
+    """A parameter's example as a query string spells it: JSON's ``false``, not Python's ``False``."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
 @bp.get("/docs")
-def docs() -> str:
-    return render_template("api_docs.html", routes=ROUTES, prefix=bp.url_prefix)
+def docs() -> Response:
+    """Swagger UI (vendored, ``static/vendor/swagger_ui``) on :func:`openapi`, started by ``static/api_docs.js``
+    (no inline script: the CSP allows only this origin's files); without JavaScript, the list of routes."""
+    html = render_template("api_docs.html", routes=ROUTES, prefix=bp.url_prefix, asset_url=ui.asset_url,
+                           example=_query_text, swagger_version=_swagger_ui_version())
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Content-Security-Policy"] = ui.CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 _ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
@@ -194,7 +218,7 @@ def _parameters(q: Question) -> list[dict[str, Any]]:
 
 def _operation(q: Question) -> dict[str, Any]:
     """The OpenAPI operation of one question's route."""
-    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Answer"}}}
+    content = {"application/json": {"schema": {"$ref": f"#/components/schemas/{answer_schema_name(q)}"}}}
     if q.lists:
         content["text/csv"] = {"schema": {"type": "string"}}
     body_errors = {"413": _error("a body larger than the max_request_bytes setting"),
@@ -216,8 +240,26 @@ def _operation(q: Question) -> dict[str, Any]:
     return operation
 
 
+def answer_schema_name(q: Question) -> str:
+    """The component schema of ``q``'s answer: ``material-users`` → ``MaterialUsersAnswer``."""
+    return "".join(part.capitalize() for part in q.name.split("-")) + "Answer"
+
+
+def _answer_schema(q: Question) -> dict[str, Any]:
+    """The envelope every answer shares, with ``q``'s data (``Question.response``; any JSON when undeclared)."""
+    return {"description": q.summary, "allOf": [
+        {"$ref": "#/components/schemas/Answer"},
+        {"type": "object", "properties": {"data": q.response if q.response is not None else {}}}]}
+
+
+_SOURCE = {"type": "object", "description": "a source the answer cites",
+           "required": ["id", "iri", "label", "title", "publisher", "issued", "url"], "properties": {
+               "id": {"type": "string"}, "iri": {"type": "string"},
+               **{k: {"type": ["string", "null"]} for k in ("label", "title", "publisher", "issued", "url")}}}
+
+
 def openapi_document(server_url: str = "") -> dict[str, Any]:
-    """The OpenAPI 3.1 description of every route in :data:`ROUTES`."""
+    """The OpenAPI 3.1 description of every route in :data:`ROUTES`, with each answer's schema."""
     paths: dict[str, Any] = {}
     for q in ROUTES:
         path = (bp.url_prefix or "") + q.path.replace("<ident>", "{ident}")
@@ -233,8 +275,12 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": {
             "Answer": {"type": "object", "required": ["ok", "data", "sources", "sparql"], "properties": {
-                "ok": {"const": True}, "data": {}, "sources": {"type": "array", "items": {"type": "object"}},
-                "sparql": {"type": "object", "additionalProperties": {"type": "string"}}}},
+                "ok": {"const": True}, "data": {},
+                "sources": {"type": "array", "items": {"$ref": "#/components/schemas/Source"}},
+                "sparql": {"type": "object", "additionalProperties": {"type": "string"},
+                           "description": "the SPARQL the answer ran, by saved-query name"}}},
+            "Source": _SOURCE,
+            **{answer_schema_name(q): _answer_schema(q) for q in ROUTES},
             "Error": {"type": "object", "required": ["ok", "status", "error", "errors"], "properties": {
                 "ok": {"const": False}, "status": {"type": "integer"}, "error": {"type": "string"},
                 "errors": {"type": "array"}}},

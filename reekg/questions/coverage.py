@@ -9,6 +9,7 @@ from typing import Any
 from .core import RARE_EARTHS, STAGES, Answers, Row, day, flag
 from .declare import Question, Show, register
 from .params import STATUS_ON, UNVERIFIED
+from .schemas import boolean, choice, integer, number, rows, text, texts
 from .shares import Summaries, element_share, share_summaries
 from .show import gap_lines
 from .statuses import element_sites, gaps, status_on
@@ -60,6 +61,17 @@ register(Question(
     "coverage", "Element × stage: sites in the graph, how many operate, the share used and its basis, the newest "
     "year; and every gap", coverage, (STATUS_ON, UNVERIFIED),
     queries=("element-sites", "dependencies", "stage-shares", "site-status"), order=60,
+    response=rows("one element at one stage", {
+        "element": text("element symbol"), "stage": choice(STAGES, "the supply-chain stage"),
+        "usedByRobots": boolean("true when a robot's component needs the element"),
+        "sites": integer("sites in the graph"), "operating": integer("of them, operating on the day"),
+        "statusUnknown": integer("of them, with no status observation"), "siteIds": texts("their ids"),
+        "unverifiedStageSites": texts("sites whose stage the sources only believe (not counted)"),
+        "topCountry": text("the largest producer at the stage", nullable=True),
+        "share": number("its share (0–1)", nullable=True),
+        "shareBasis": text("element-specific, or all-ree-proxy", nullable=True),
+        "newestYear": text("the year of the share", nullable=True),
+        "shareEdition": text("the publication the share comes from", nullable=True)}),
     cli=Show(("element", "stage", "sites", "operating", "share", "shareBasis", "newestYear"), lines=gap_lines,
              help="Element × stage: how many sites the graph has, how many operate, the share it would use and "
                   "its basis.")))

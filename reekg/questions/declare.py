@@ -48,6 +48,7 @@ class Question:
     lists: bool = True  # a CSV table too (the .csv suffix, ?format=csv, Accept: text/csv)
     path_param: Param | None = None
     body: dict[str, Any] | None = None  # the JSON Schema of a request body (with an "example")
+    response: dict[str, Any] | None = None  # the JSON Schema of the answer's data (reekg.questions.schemas)
     table: Callable[[Result], list[dict[str, Any]]] | None = None  # the CSV rows; the data by default
     cli: Show | None = None  # no command when None
     order: int = 100  # where it stands in the API docs, the OpenAPI document and the query page

@@ -11,6 +11,35 @@ from typing import Any
 from .core import Answers, Query, Row
 from .declare import Question, register
 from .params import Param
+from .schemas import CONFIDENCE, Schema, boolean, keyed, number, record, rows, text, texts
+
+_STATEMENT = {
+    "property": text("the property, as prefix:name"),
+    "value": {"type": ["string", "number", "boolean", "null"],
+              "description": "the other end: an id of ours, an IRI or a literal's value"},
+    "iri": text("the other end's IRI, when it is one", nullable=True),
+    "label": text("the other end's English label", nullable=True),
+    "source": text("the source (or named graph) the statement is in", nullable=True),
+    "inferred": boolean("true when the reasoner inferred it")}
+_ENTITY = {
+    "id": text("the id"), "iri": text("its IRI"), "kind": text("its kind"),
+    "types": texts("its classes (reekg ontology names)"),
+    "labels": keyed("its labels by language tag (en, zh-Hant, zh-Hans)", text("label")),
+    "statements": rows("what it says of others", _STATEMENT), "incoming": rows("what others say of it", _STATEMENT)}
+_EXTRA: dict[str, dict[str, Schema]] = {
+    "function": {"elements": rows("the elements that serve the function", {
+        "element": text("element symbol"),
+        "unverified": boolean("true when only unverified evidence finds it"),
+        "foundVia": texts("how it was found"), "materials": texts("the materials through which it serves"),
+        "components": texts("the components through which it serves")})},
+    "country": {"production": rows("production and shares by year and edition", {
+        "edition": text("the publication (source id)", nullable=True), "year": text("the year", nullable=True),
+        "quantity": text("what is measured", nullable=True), "stage": text("the stage", nullable=True),
+        "value": number("the figure", nullable=True), "unit": text("its unit", nullable=True),
+        "share": number("share of world output (0–1)", nullable=True),
+        "isEstimate": boolean("true for an estimate", nullable=True),
+        "isLowerBound": boolean("true for a lower bound", nullable=True), "confidence": CONFIDENCE})},
+}
 
 
 def entity(a: Answers, kind: str, ident: str) -> dict[str, Any]:
@@ -78,8 +107,11 @@ def _of(kind: str) -> Callable[..., dict[str, Any]]:
 
 def _page(name: str, plural: str, summary: str, help_text: str, example: str, order: int,
           queries: tuple[str, ...] = ("entity",)) -> Question:
+    extra = _EXTRA.get(name, {})
+    response = record(f"the {name}, its labels and every statement about it", {**_ENTITY, **extra})
     return Question(name, summary, _of(name), path=f"/{plural}/<ident>", lists=False, queries=queries,
-                    path_param=Param("ident", required=True, help=help_text, example=example), order=order)
+                    path_param=Param("ident", required=True, help=help_text, example=example), order=order,
+                    response=response)
 
 
 register(

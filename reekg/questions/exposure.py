@@ -10,6 +10,7 @@ from .controls import control_view, controls, legacy_flag, verdict
 from .core import RARE_EARTHS, Answers, BadParameter, Query, Row, day, flag, rounded
 from .declare import Question, Show, register
 from .params import CONTROLS_ON, MAX_UNITS, UNVERIFIED, Param
+from .schemas import BY_STAGE, CONFIDENCE, CONTROL, CONTROL_STATUS, RANGE, boolean, number, record, rows, text, texts
 from .shares import share_assumptions, share_summaries
 from .show import gap_lines, range_text, table_lines
 from .statuses import gaps
@@ -215,5 +216,35 @@ register(Question(
      Param("units", "integer", required=True, help="fleet size", example=5000), CONTROLS_ON, UNVERIFIED),
     queries=("fleet-magnet-mass", "in-force", "stage-shares", "robot-grades", "material-contents",
              "element-sites", "site-status"), table=_csv, order=30,
+    response=record("the fleet's magnet mass, its element masses and controls, and concentration per stage", {
+        "magnet": rows("magnet mass by each sourced estimate", {
+            "estimate": text("estimate id"), "material": text("magnet material id", nullable=True),
+            "massPerUnitKg": RANGE, "fleetMassKg": RANGE, "source": text("source id", nullable=True),
+            "confidence": CONFIDENCE, "basis": text("the estimate's basis", nullable=True)},
+            required=("estimate", "massPerUnitKg", "fleetMassKg")),
+        "magnetFleetTotalKg": RANGE,
+        "elements": rows("one element (or elements the sources give only together, as Dy+Tb)", {
+            "symbol": text("element symbol, or symbols joined by +"), "elements": texts("its element symbols"),
+            "combined": boolean("true for elements the sources give only together"),
+            "massPerUnitKg": rows("kg per unit, by estimate", {
+                "estimate": text("estimate id"), "min": number("kg, low end", nullable=True),
+                "max": number("kg, high end", nullable=True), "basis": text("how the mass was found", nullable=True)},
+                required=("estimate", "min", "max")),
+            "fleetMassKg": rows("kg for the fleet, by estimate", {
+                "estimate": text("estimate id"), "min": number("kg, low end", nullable=True),
+                "max": number("kg, high end", nullable=True)}, required=("estimate", "min", "max")),
+            "controls": {"type": "array", "items": CONTROL, "description": "the export-control measures on it"},
+            "controlStatus": CONTROL_STATUS,
+            "controlAsOf": text("as-of date of the deciding statements", nullable=True),
+            "controlledOn": boolean("deprecated (use controlStatus): true for yes, false for no, null when unknown",
+                                    nullable=True),
+            "controlSources": texts("source ids of the deciding statements"),
+            "controlBasis": text("what decides the control status"),
+            "fleetTotalKg": RANGE, "massKnown": boolean("true when every estimate gives both ends"),
+            "countedIn": texts("combined rows this element is part of"),
+        }, required=("symbol", "elements", "combined", "massPerUnitKg", "fleetMassKg", "controls", "controlStatus",
+                     "controlAsOf", "controlledOn", "controlSources", "controlBasis", "fleetTotalKg", "massKnown")),
+        "stages": BY_STAGE,
+    }, required=("magnet", "elements", "stages")),
     cli=Show(("estimate", "kg per unit", "kg for fleet", "source"), _magnet_rows, _element_lines, footer=False,
              help="Magnet and element masses of a ROBOT fleet, the controls in force, and concentration per stage.")))

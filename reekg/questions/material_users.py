@@ -9,6 +9,7 @@ from typing import Any
 from .core import Answers, Row, flag, words
 from .declare import Question, Show, register
 from .params import UNVERIFIED, Param
+from .schemas import CONFIDENCE, RANGE, boolean, nullable, number, rows, text, texts
 from .show import gap_lines, range_text
 
 BASIS = ("a robot uses the material where an asserted path robot → subsystem → component → material exists, or "
@@ -65,6 +66,17 @@ register(Question(
     "graph has none", material_users,
     (Param("material", required=True, help="material id", example="sintered-ndfeb"), UNVERIFIED),
     queries=("material-users",), order=65,
+    response=rows("one robot model that uses the material", {
+        "robot": text("robot id"), "robotLabel": text("its English label", nullable=True),
+        "usedThrough": rows("the subsystem and component that use it", {
+            "subsystem": text("subsystem id"), "component": text("component id")}),
+        "massKnown": boolean("true when a source gives its mass per unit"),
+        "massPerUnitKg": nullable(RANGE | {"description": "kg per unit across every estimate; null when unknown"}),
+        "estimates": rows("every sourced estimate of its mass per unit", {
+            "estimate": text("estimate id"), "min": number("kg, low end", nullable=True),
+            "max": number("kg, high end", nullable=True), "sources": texts("source ids"), "confidence": CONFIDENCE,
+            "basis": text("the estimate's basis", nullable=True)}),
+        "sources": texts("source ids of how it is used")}),
     cli=Show(("robot", "kg per unit", "estimates", "used through", "sources"), _rows, gap_lines,
              help="Robot models that use MATERIAL and how much of it per unit, by every sourced estimate "
                   "(unknown where the graph has none).")))

@@ -13,9 +13,11 @@ import click
 from .core import STAGES, Answers, BadParameter, Row, day
 from .declare import Question, Show, register
 from .params import CONTROLS_ON, ID_SCHEMA
+from .schemas import AS_OF, SITE_STATUS, boolean, choice, integer, keyed, nullable, number, record, rows, texts
+from .schemas import text as string
 from .shares import Summaries, element_share, share_assumptions, share_of, share_summaries
 from .statuses import element_sites, gaps, site_statuses, status_on, unverified_reason
-from .substitutes import substitutes
+from .substitutes import OPTION, substitutes
 
 # A scenario stage is "essentially cut" when sites remain but an element-specific share leaves at most this much
 ESSENTIALLY_CUT = 0.01
@@ -204,6 +206,35 @@ def _assumptions(supply: _Supply) -> dict[str, Any]:
     }
 
 
+_SITE = record("a site's status on the day", {
+    "site": string("site id"), "status": SITE_STATUS["properties"]["status"], "asOf": nullable(AS_OF),
+    "expected": SITE_STATUS["properties"]["expected"], "sources": texts("source ids of the status"),
+    "statedAfterDay": boolean("true when the status is only stated after the day"),
+    "reason": string("why it does not count")}, required=("site", "status", "asOf", "expected", "sources"))
+_IMPACT = rows("one restriction that reaches it: an element at a stage in a country", {
+    "element": string("element symbol"), "stage": string("the stage"), "country": string("the restricted country"),
+    "sitesBefore": integer("sites before the restriction"), "sitesRemaining": integer("operating sites left"),
+    "remainingSites": texts("their ids"), "remaining": {"type": "array", "items": _SITE},
+    "pipeline": {"type": "array", "items": _SITE, "description": "sites not operating yet, with what is expected"},
+    "statusUnknown": {"type": "array", "items": _SITE, "description": "sites with no status observation"},
+    "unverifiedStage": {"type": "array", "items": _SITE, "description": "sites whose stage is only believed"},
+    "cut": boolean("true when no operating site is left"),
+    "essentiallyCut": boolean("true when an element-specific share leaves almost nothing"),
+    "remainingShare": number("share of world supply left (0–1)", nullable=True),
+    "shareBasis": string("element-specific, or all-ree-proxy", nullable=True),
+    "fellBackToProxy": boolean("true when no element-specific share was found")})
+_STATUS = choice(("cut", "essentially-cut", "partial", "unaffected"), "what the restrictions do to it")
+_RESPONSE = record("the subsystems and robots the restrictions reach, and the substitutes that would restore them", {
+    "subsystems": rows("every subsystem", {"subsystem": string("subsystem id"), "status": _STATUS,
+                                           "impacts": _IMPACT}),
+    "robots": rows("every robot model", {"robot": string("robot id"), "status": _STATUS, "impacts": _IMPACT}),
+    "substitutes": keyed("for each restricted element, the options that use no restricted element", rows(
+        "options, best first", {k: OPTION[k] for k in ("substitution", "label", "penalty", "maturity",
+                                                       "avoidsControlsStatus", "avoidsControls")}
+        | {"rank": integer("1 for the best option")})),
+})
+
+
 # --- the CLI: --restrict COUNTRY:ELEMENTS:STAGES --------------------------------------------------------------
 
 def _restrict(values: dict[str, Any]) -> dict[str, Any]:
@@ -266,4 +297,4 @@ register(Question(
     "scenario", "What-if: restrict countries, elements and stages; see what is cut",
     scenario, method="POST", body=SCENARIO_BODY,
     queries=("stage-shares", "dependencies", "element-sites", "site-status", "substitutes", "in-force"),
-    table=_csv, order=70, cli=_cli()))
+    table=_csv, order=70, cli=_cli(), response=_RESPONSE))

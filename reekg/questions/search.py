@@ -9,6 +9,7 @@ from typing import Any
 from .core import Answers, BadParameter
 from .declare import Question, Show, register
 from .params import MAX_TEXT, Param
+from .schemas import integer, number, rows, text
 
 
 def search(a: Answers, q: str | None) -> dict[str, Any]:
@@ -38,5 +39,13 @@ def search(a: Answers, q: str | None) -> dict[str, Any]:
 register(Question(
     "search", "Find any entity by label in en, zh-Hant or zh-Hans (ranked, fuzzy when no match)", search,
     (Param("q", "text", required=True, help="text to look for", example="釹"),), queries=("search",), order=80,
+    response=rows("the entities found, best first", {
+        "kind": text("the entity's kind (element, material, …)", nullable=True), "id": text("its id"),
+        "iri": text("its IRI"), "label": text("its English label", nullable=True),
+        "matched": text("the label that matched (null for a fuzzy match)", nullable=True),
+        "lang": text("that label's language tag", nullable=True),
+        "rank": integer("how well it matched: lower is better"),
+        "similarity": number("a fuzzy match's similarity (0–1), when no label matched")},
+        required=("kind", "id", "iri", "label", "rank")),
     cli=Show(("rank", "kind", "id", "label", "matched"),
              help="Find any entity by its label in English or Chinese (traditional or simplified).")))

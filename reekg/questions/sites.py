@@ -9,6 +9,7 @@ from typing import Any
 from .core import SITE_STATUSES, STAGES, Answers, BadParameter, Row, day
 from .declare import Question, Show, register
 from .params import STATUS_ON, UNVERIFIED, Param
+from .schemas import SITE_STATUS, keyed, rows, text, texts
 from .show import gap_lines
 from .statuses import element_sites, gaps, site_statuses, status_on, unverified_reason
 
@@ -103,6 +104,13 @@ register(Question(
      Param("status", "choice", help="only sites with this status on the day", choices=SITE_STATUSES,
            example="operating"), STATUS_ON, UNVERIFIED),
     queries=("element-sites", "site-status"), order=50,
+    response=rows("the sites that match", {
+        "site": text("mine or plant id"), "label": text("its English label", nullable=True),
+        "kind": text("mine or facility", nullable=True), "country": text("ISO 3166-1 alpha-2", nullable=True),
+        "stages": texts("its stages counted as supply"), "elements": texts("the elements it supplies"),
+        "unverifiedStages": texts("stages the sources only believe"),
+        "elementsByStage": keyed("the elements it supplies at each stage", texts("element symbols")),
+        "status": SITE_STATUS, "sources": texts("source ids of what is said of its stages")}),
     cli=Show(("site", "country", "stages", "status", "as of"), _rows, gap_lines,
              help="Mines and plants with their stages, country and dated status, e.g. heavy-RE separation "
                   "outside China.")))

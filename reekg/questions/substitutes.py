@@ -11,6 +11,51 @@ from .controls import avoids, controls, legacy_flag, verdict
 from .core import Answers, BadParameter, Row, day, flag
 from .declare import Question, Show, register
 from .params import CONTROLS_ON, UNVERIFIED, Param
+from .schemas import (
+    CONFIDENCE,
+    CONTROL_STATUS,
+    CONTROL_VERDICT,
+    RANGE,
+    boolean,
+    choice,
+    integer,
+    keyed,
+    nullable,
+    number,
+    record,
+    rows,
+    text,
+    texts,
+)
+
+# the option rows of substitutes (and of the scenario's substitutes for a cut element)
+OPTION = {
+    "substitution": text("substitution id"), "label": text("its English label", nullable=True),
+    "function": text("the function it serves", nullable=True),
+    "substitute": text("the substitute material or technology", nullable=True),
+    "substituteLabel": text("its English label", nullable=True),
+    "penalty": text("performance penalty (none, low, moderate, high, prohibitive)", nullable=True),
+    "maturity": text("technology maturity (research, pilot, early-commercial, commercial, mature)", nullable=True),
+    "reductionMin": number("how much of the element it saves, low end (0–1)", nullable=True),
+    "reductionMax": number("high end (0–1)", nullable=True),
+    "penaltyText": text("the penalty in words", nullable=True),
+    "tradeOffs": texts("property: substitute vs original, with units"),
+    "stillUsesStatus": keyed("export-control status of each element it still uses", CONTROL_STATUS),
+    "stillUsesControls": keyed("the control verdict of each element it still uses", CONTROL_VERDICT),
+    "avoidsControlsStatus": CONTROL_STATUS | {
+        "description": "whether it avoids export controls: no if a still-used element is controlled, unknown if "
+                       "one's status is unknown"},
+    "stillUses": keyed("deprecated (use stillUsesStatus): the old words", text("in-force, unknown, suspended or "
+                                                                               "not-controlled")),
+    "avoidsControls": boolean("deprecated (use avoidsControlsStatus): null when unknown", nullable=True),
+    "sources": texts("source ids"), "confidence": CONFIDENCE,
+}
+TEMPERATURE = record("whether the option's sourced maximum working temperature holds min_temperature", {
+    "holds": choice(("yes", "no", "straddles", "unknown"), "yes, no, straddles (only at the top of its range) or "
+                                                          "unknown (no sourced figure)"),
+    "maxWorkingTemperatureC": nullable(RANGE), "reason": text("the verdict in words"),
+    "evidence": rows("what the figure was read from", {"id": text("id"), "kind": text("material or trade-off")}),
+    "sources": texts("source ids")}, required=("holds", "reason"))
 
 _HOLDS_ORDER = {"yes": 0, "straddles": 1, "unknown": 2, "no": 3}
 MAX_TEMPERATURE = 10_000
@@ -129,6 +174,10 @@ register(Question(
      Param("min_temperature", "integer", help="the operating temperature (°C) an option must hold",
            example=180, maximum=MAX_TEMPERATURE)),
     queries=("substitutes", "in-force", "substitute-temperatures"), order=40,
+    response=rows("the options, best first", {
+        **OPTION, "rank": integer("1 for the best option"),
+        "temperature": TEMPERATURE | {"description": "with min_temperature only"}},
+        required=("substitution", "tradeOffs", "stillUsesStatus", "avoidsControlsStatus", "sources", "rank")),
     cli=Show(_columns, _rows, _lines,
              help="What can replace ELEMENT, ranked by penalty and maturity (and, with --min-temperature, by "
                   "whether it holds that temperature), and whether it avoids export controls (yes / no / unknown).")))

@@ -8,6 +8,7 @@ from typing import Any
 from .core import RARE_EARTHS, Answers, Row, day, flag
 from .declare import Question, Show, register
 from .params import STATUS_ON, UNVERIFIED, Param
+from .schemas import SITE_STATUS, boolean, keyed, rows, text, texts
 from .shares import share_assumptions, share_summaries
 from .show import gap_lines
 from .statuses import gaps, status_on
@@ -94,6 +95,21 @@ register(Question(
      Param("robot", help="robot id", example="tesla-optimus"), Param("element", help="element symbol"),
      UNVERIFIED, STATUS_ON),
     queries=("trace", "stage-shares", "dependencies", "element-sites", "site-status"), order=20,
+    response=rows("one hop from the subsystem's element (in a component's material) to a site and its country", {
+        "element": text("element symbol", nullable=True), "component": text("component id", nullable=True),
+        "material": text("material id", nullable=True),
+        "hop": text("how the site supplies it (produces, magnet-making, upstream)", nullable=True),
+        "site": text("mine or plant id", nullable=True), "siteLabel": text("its English label", nullable=True),
+        "siteKind": text("mine or facility", nullable=True),
+        "stages": texts("the site's stages counted as supply"),
+        "unverifiedStages": texts("stages the sources only believe (counted with unverified=true)"),
+        "fedSite": text("the site this one feeds (upstream hops)", nullable=True),
+        "country": text("ISO 3166-1 alpha-2 of the site", nullable=True),
+        "siteStatus": SITE_STATUS,
+        "supplying": boolean("true when the site operates on the day"),
+        "hopSources": keyed("the source id behind each hop (robot, component, material, element, site, feed, "
+                            "country)", text("source id", nullable=True)),
+    }),
     cli=Show(("element", "component", "material", "hop", "site", "status", "country", "source"), _rows, _lines,
              help="Every path from SUBSYSTEM down to plants, mines and countries, each hop with its source, each "
                   "site with its dated status, and the gaps (elements and stages with no supplier in the graph).")))

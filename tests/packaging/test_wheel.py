@@ -42,6 +42,7 @@ def test_the_installed_package_imports_every_subpackage_from_site_packages(insta
             "web = files('reekg.server');"
             "assert all((web / f).is_file() for f in ('templates/pages/base.html', 'templates/ld/entity.html',"
             " 'templates/ui/query.html', 'static/vendor/echarts/VERSION', 'static/vendor/yasgui/LICENSE',"
+            " 'static/vendor/swagger_ui/swagger-ui-bundle.js', 'static/vendor/swagger_ui/NOTICE', 'static/api_docs.js',"
             " 'templates/browse/index.html', 'static/browse/favicon.svg', 'static/browse/suggest.js',"
             " 'static/vendor/world_atlas/countries-110m.geo.json', 'static/vendor/world_atlas/LICENSE'));"
             "assert len(library()) >= 10;"
