@@ -21,15 +21,13 @@ from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.problems import Place
 from reekg.loaders.synth import write_synth
 from reekg.loaders.validation import validate
-from reekg.loaders.validation.sparql_constraints import (
+from reekg.loaders.validation.sparql_constraints import split_shapes
+from reekg.loaders.validation.sparql_queries import batchable, not_exists_as_minus, optionals_last
+from reekg.loaders.validation.sparql_results import (
     _component_results,
     _rows_per_focus,
     _sparql_results,
-    batchable,
     focus_nodes,
-    not_exists_as_minus,
-    optionals_last,
-    split_shapes,
     store_of_store,
 )
 from reekg.shapes import SHAPES_NAMESPACE, load_lint_shapes
