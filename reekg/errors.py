@@ -10,7 +10,7 @@ The classes live beside the code that raises them and all derive from :class:`Re
 
     ReekgError (500)
     ├── ServiceError (500, reekg.errors) — BadRequest 400, NotFound 404, ValidationFailed 422, Busy 503, …
-    ├── AnswerError (400, reekg.questions.core) — BadParameter 400, UnknownId 404
+    ├── AnswerError (400, reekg.errors) — BadParameter 400, UnknownId 404
     ├── QueryParameterError (400, reekg.questions.library)
     ├── RefusedQuery (400, reekg.server.lexer)
     ├── LoadError (422, reekg.errors) — WriteInvalid 422, HomeUnavailable 503
@@ -55,6 +55,36 @@ def error_body(status: int, message: str, errors: list[Any] | None = None, **ext
 def details(exc: ReekgError) -> list[Any]:
     """The details of ``exc`` beyond its message (nothing when ``errors`` only repeats it)."""
     return [] if exc.errors == [exc.message] else exc.errors
+
+
+# --- errors of a question asked wrongly (reekg.questions, the API, the pages, the CLI) ------------------------
+
+class AnswerError(ReekgError):
+    """A question asked wrongly; ``status`` is its HTTP status, ``errors`` the details."""
+
+    status = 400
+
+    def __init__(self, message: str, errors: list[Any] | None = None):
+        super().__init__(message, errors=errors)
+
+
+class BadParameter(AnswerError):
+    status = 400
+
+    def __init__(self, name: str, message: str):
+        super().__init__(f"parameter {name!r}: {message}", [{"parameter": name, "message": message}])
+        self.parameter = name
+
+
+class UnknownId(AnswerError):
+    """An id that names nothing in the graph; ``suggestions`` are the closest ids that do."""
+
+    status = 404
+
+    def __init__(self, kind: str, ident: str, suggestions: list[dict[str, str]]):
+        shown = ident if len(ident) <= 80 else ident[:77] + "..."
+        super().__init__(f"no {kind} with id {shown!r}", [{"parameter": kind, "closest": suggestions}])
+        self.suggestions = suggestions
 
 
 # --- errors of the service: the protocol, limits, writes, backends ---------------------------------------

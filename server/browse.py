@@ -39,9 +39,8 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Response, request, url_for
 
-from reekg.errors import NotFound
+from reekg.errors import BadParameter, NotFound
 from reekg.loaders.namespaces import Namespaces
-from reekg.questions.core import BadParameter
 from reekg.questions.library import Query, parse, rebased
 
 from . import api, pages, ui

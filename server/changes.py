@@ -27,11 +27,10 @@ from typing import Any
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request, url_for
 
-from reekg.errors import NotFound
+from reekg.errors import BadParameter, NotFound
 from reekg.loaders.diff import diff
 from reekg.loaders.releases import Release, dumps_dir, list_releases
 from reekg.loaders.store import MANIFEST, StoreHome
-from reekg.questions.core import BadParameter
 
 from . import browse, pages
 

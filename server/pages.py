@@ -21,7 +21,9 @@ from werkzeug.routing import BuildError
 
 from reekg.errors import NotFound
 from reekg.questions import question
-from reekg.questions.core import ID_PATTERN, STAGES, AnswerError, BadParameter
+from reekg.errors import AnswerError, BadParameter
+from reekg.questions.core import STAGES
+from reekg.questions.params import ID_PATTERN
 from reekg.questions.params import check_body
 
 from . import api, error_responses, ui

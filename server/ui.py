@@ -27,8 +27,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from reekg.errors import BadParameter
 from reekg.questions import questions
-from reekg.questions.core import BadParameter
 from reekg.questions.library import library
 
 from .conneg import parse_accept

@@ -21,10 +21,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reekg.errors import ReekgError
+from reekg.errors import BadParameter, UnknownId
 from reekg.loaders.namespaces import Namespaces
 
 from .library import Query, QueryParameterError, library
+from .params import ID_PATTERN
 
 Row = dict[str, Any]
 # A runner takes a query and its parameter values and returns (rows as SPARQL JSON bindings, build id).
@@ -37,39 +38,10 @@ SUPPLY_STAGES = ("mining", "separation")  # the stages every rare earth passes t
 RARE_EARTHS = ("Sc", "Y", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy", "Ho", "Er", "Tm", "Yb", "Lu")
 _NUMERIC = ("integer", "decimal", "double", "float", "long", "int", "short", "nonNegativeInteger")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-# An id of ours: checked with fullmatch (Python's `$` would let "Dy\n" through). The parameter schemas
-# (reekg.questions.params) publish this same pattern.
-ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+# An id of ours (the pattern the parameter schemas publish): checked with fullmatch (Python's `$` would let
+# "Dy\n" through)
 _ID = re.compile(ID_PATTERN)
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only
-
-
-class AnswerError(ReekgError):
-    """A question asked wrongly; ``status`` is its HTTP status, ``errors`` the details."""
-
-    status = 400
-
-    def __init__(self, message: str, errors: list[Any] | None = None):
-        super().__init__(message, errors=errors)
-
-
-class BadParameter(AnswerError):
-    status = 400
-
-    def __init__(self, name: str, message: str):
-        super().__init__(f"parameter {name!r}: {message}", [{"parameter": name, "message": message}])
-        self.parameter = name
-
-
-class UnknownId(AnswerError):
-    """An id that names nothing in the graph; ``suggestions`` are the closest ids that do."""
-
-    status = 404
-
-    def __init__(self, kind: str, ident: str, suggestions: list[dict[str, str]]):
-        shown = ident if len(ident) <= 80 else ident[:77] + "..."
-        super().__init__(f"no {kind} with id {shown!r}", [{"parameter": kind, "closest": suggestions}])
-        self.suggestions = suggestions
 
 
 def value(binding: dict[str, str] | None) -> Any:

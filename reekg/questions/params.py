@@ -24,7 +24,10 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError, validators
 
-from .core import ID_PATTERN, BadParameter
+from reekg.errors import BadParameter
+
+# An id of ours (an element symbol, an ISO code, a slug), as every id parameter's schema publishes it
+ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 
 MAX_UNITS = 10**9  # the largest fleet an exposure answer computes (reekg.questions.exposure)
 MAX_TEXT = 200  # the longest search text (reekg.questions.search)

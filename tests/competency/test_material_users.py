@@ -10,8 +10,9 @@ import json
 import pytest
 
 from reekg.cli import main
+from reekg.errors import BadParameter, UnknownId
 from reekg.loaders.namespaces import Namespaces
-from reekg.questions.core import Answers, BadParameter, UnknownId
+from reekg.questions.core import Answers
 from reekg.questions.runner import BackendRunner
 from reekg.read.embedded import InProcessBackend
 

@@ -17,10 +17,11 @@ import pytest
 from rdflib import Literal, URIRef
 
 from reekg import settings as settings_registry
+from reekg.errors import BadParameter
 from reekg.loaders.build import build
 from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.store import StoreHome
-from reekg.questions.core import Answers, BadParameter
+from reekg.questions.core import Answers
 from reekg.questions.shares import element_share
 
 NS = Namespaces()

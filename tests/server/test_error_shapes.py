@@ -12,7 +12,16 @@ import pytest
 
 from reekg import errors
 from reekg.cli import main
-from reekg.errors import HomeUnavailable, LoadError, ReekgError, RemoteError, error_body
+from reekg.errors import (
+    AnswerError,
+    BadParameter,
+    HomeUnavailable,
+    LoadError,
+    ReekgError,
+    RemoteError,
+    UnknownId,
+    error_body,
+)
 from reekg.loaders.problems import Place, Problem
 from reekg.loaders.transact import (
     GraphNotFound,
@@ -23,7 +32,6 @@ from reekg.loaders.transact import (
     WriteRefused,
     WriteSyntaxError,
 )
-from reekg.questions.core import AnswerError, BadParameter, UnknownId
 from reekg.questions.library import QueryParameterError
 from reekg.server.app import create_app
 from reekg.server.lexer import RefusedQuery
