@@ -179,34 +179,64 @@ def _binds(node) -> bool | None:
     a group that is not per ``?this``, a subquery that hides it)."""
     if not isinstance(node, CompValue) or not _mentions(node):
         return False
-    name = node.name
-    if name == "BGP":
-        found = True
-    elif name == "Join":
-        left, right = _binds(node.p1), _binds(node.p2)
-        found = None if left is None or right is None else left or right
-    elif name == "LeftJoin":
-        left, right = _binds(node.p1), _binds(node.p2)
-        found = None if left is None or right is None or (_mentions(node.expr) and not left) else left
-    elif name == "Union":
-        left, right = _binds(node.p1), _binds(node.p2)
-        found = None if left is None or right is None else left and right
-    elif name in ("Filter", "Extend", "OrderBy", "Distinct", "Reduced", "ToMultiSet", "AggregateJoin"):
-        found = _binds(node.p)
-        if name == "Extend" and node.var == _THIS and not str(node.expr).startswith("__agg_"):
-            return None  # BIND (… AS ?this); rdflib's own Extend projects a grouped ?this from its aggregate
-        expressions = [node.get(k) for k in ("expr", "A") if node.get(k) is not None]
-        if found is not True and _mentions(expressions):
-            return None
-    elif name == "Group":
-        found = _binds(node.p)
-        if not any(e == _THIS for e in (node.expr or [])):
-            return None  # aggregates over more than one focus node's rows
-    elif name == "Project":
-        found = _binds(node.p) if _THIS in node.PV else None
-    else:  # Slice, Minus, Graph, Values, Service, …
+    rule = _BINDING_RULES.get(node.name)
+    if rule is None:  # Slice, Minus, Graph, Values, Service, …
         return None
-    return True if found else None  # it mentions ?this: it must bind it
+    return True if rule(node) else None  # it mentions ?this: it must bind it
+
+
+def _sides(node) -> tuple[bool, bool] | None:
+    """What the two operands of a binary operator bind; None if either is not per ``?this``."""
+    left, right = _binds(node.p1), _binds(node.p2)
+    return None if left is None or right is None else (left, right)
+
+
+def _join(node) -> bool | None:
+    sides = _sides(node)
+    return None if sides is None else sides[0] or sides[1]
+
+
+def _left_join(node) -> bool | None:
+    """OPTIONAL: the required side must bind ``?this`` if the OPTIONAL's filter reads it."""
+    sides = _sides(node)
+    if sides is None or (_mentions(node.expr) and not sides[0]):
+        return None
+    return sides[0]
+
+
+def _union(node) -> bool | None:
+    sides = _sides(node)
+    return None if sides is None else sides[0] and sides[1]
+
+
+def _unary(node) -> bool | None:
+    """Filter, Extend (BIND), OrderBy, Distinct, Reduced, ToMultiSet, AggregateJoin: what the operand binds,
+    if the operator's expressions read ``?this`` only where the operand binds it."""
+    if node.name == "Extend" and node.var == _THIS and not str(node.expr).startswith("__agg_"):
+        return None  # BIND (… AS ?this); rdflib's own Extend projects a grouped ?this from its aggregate
+    found = _binds(node.p)
+    expressions = [node.get(k) for k in ("expr", "A") if node.get(k) is not None]
+    if found is not True and _mentions(expressions):
+        return None
+    return found
+
+
+def _group(node) -> bool | None:
+    """GROUP BY: only a group per ``?this`` aggregates one focus node's rows."""
+    return _binds(node.p) if any(e == _THIS for e in (node.expr or [])) else None
+
+
+def _project(node) -> bool | None:
+    """A (sub)query: ``?this`` must be projected, or it is another variable outside."""
+    return _binds(node.p) if _THIS in node.PV else None
+
+
+# How each algebra operator that may keep a free ?this meaningful binds it; any other operator does not.
+_BINDING_RULES = {
+    "BGP": lambda node: True, "Join": _join, "LeftJoin": _left_join, "Union": _union, "Group": _group,
+    "Project": _project,
+    **dict.fromkeys(("Filter", "Extend", "OrderBy", "Distinct", "Reduced", "ToMultiSet", "AggregateJoin"), _unary),
+}
 
 
 def batchable(text: str, prebound: tuple[str, ...]) -> bool:

@@ -203,6 +203,21 @@ def test_one_query_for_all_focus_nodes_finds_what_one_query_per_focus_node_finds
     ("SELECT $this (COUNT(*) AS ?n) WHERE { $this <urn:p> ?v }", False),
     ("SELECT $this ?v WHERE { $this <urn:p> ?v BIND (<urn:x> AS ?y) { SELECT ?v WHERE { ?v <urn:q> $this } } }",
      False),
+    # each algebra operator the batch test reads (one case where it keeps ?this bound, one where it does not)
+    ("SELECT DISTINCT $this WHERE { $this <urn:p> ?v } ORDER BY $this", True),
+    ("SELECT REDUCED $this WHERE { $this <urn:p> ?v }", True),
+    ("SELECT $this (?v AS ?copy) WHERE { $this <urn:p> ?v }", True),
+    ("SELECT $this ?v WHERE { $this <urn:p> ?v } ORDER BY (STR($this))", True),
+    ("SELECT $this (SUM(?v) AS ?n) WHERE { $this <urn:p> ?v } GROUP BY $this ?v", True),
+    ("SELECT $this ?v WHERE { $this <urn:p> ?v OPTIONAL { ?v <urn:q> ?w FILTER (?w != $this) } }", True),
+    ("SELECT $this WHERE { ?v <urn:p> ?w BIND (?v AS ?this) }", False),
+    ("SELECT $this ?v WHERE { ?v <urn:p> ?w BIND (STR($this) AS ?s) }", False),
+    ("SELECT $this ?v WHERE { ?v <urn:p> ?w FILTER (?w != $this) }", False),
+    ("SELECT $this ?v WHERE { ?v <urn:q> ?x OPTIONAL { ?v <urn:p> ?w FILTER (?w != $this) } }", False),
+    ("SELECT ?v (COUNT(?w) AS ?n) WHERE { $this <urn:p> ?v . ?v <urn:q> ?w } GROUP BY ?v", False),
+    ("SELECT ?v WHERE { $this <urn:p> ?v }", False),
+    ("SELECT $this WHERE { $this <urn:p> ?v MINUS { $this <urn:q> ?v } }", False),
+    ("SELECT $this WHERE { GRAPH ?g { $this <urn:p> ?v } }", False),
 ])
 def test_a_query_runs_once_for_all_focus_nodes_only_where_that_means_the_same(query, expected):
     assert batchable(query, ("this",)) is expected
