@@ -27,7 +27,7 @@ and a test fails when a shapes file gains one that is not listed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 import pyshacl
@@ -205,42 +205,56 @@ def _types(index: Index, node: Node) -> set[Node]:
     return {o for _, _, o in index.triples(node, RDF.type, None)}
 
 
+@dataclass
+class _Touched:
+    """What a change touches: the subjects and non-literal objects of its triples, the retyped subjects, and
+    the editions and elements whose groups the shapes compare (observations of an edition, assignments of an
+    element)."""
+
+    subjects: set[Node] = field(default_factory=set)
+    objects: set[Node] = field(default_factory=set)
+    retyped: set[Node] = field(default_factory=set)
+    editions: set[Node] = field(default_factory=set)
+    elements: set[Node] = field(default_factory=set)
+
+
+def _touched(changes: Iterable[Triple], *, edition: URIRef, element: URIRef) -> _Touched:
+    touched = _Touched()
+    for s, p, o in changes:
+        touched.subjects.add(s)
+        if not isinstance(o, Literal):
+            touched.objects.add(o)
+        if p == RDF.type:
+            touched.retyped.add(s)
+        elif p == edition:
+            touched.editions.add(o)  # a removed observation no longer points to its edition: remember it here
+        elif p == element:
+            touched.elements.add(o)
+    return touched
+
+
 def affected_nodes(changes: Iterable[Triple], index: Index, ns: Namespaces) -> set[Node]:
     """The focus nodes whose validation results ``changes`` (added or removed triples) may alter.
 
     ``index`` is the graph after the change (asserted, inferred and ontology triples)."""
-    chains = reader_chains(ns)
     edition, element = _r(ns, "edition"), _r(ns, "element")
     observation, assignment = _r(ns, "StatisticalObservation"), _r(ns, "ElementGroupAssignment")
-    subjects: set[Node] = set()
-    objects: set[Node] = set()
-    retyped: set[Node] = set()
-    editions: set[Node] = set()
-    elements: set[Node] = set()
-    for s, p, o in changes:
-        subjects.add(s)
-        if not isinstance(o, Literal):
-            objects.add(o)
-        if p == RDF.type:
-            retyped.add(s)
-        elif p == edition:
-            editions.add(o)  # a removed observation no longer points to its edition: remember it here
-        elif p == element:
-            elements.add(o)
-    focus = subjects | objects
-    for node in subjects:
+    touched = _touched(changes, edition=edition, element=element)
+    focus = touched.subjects | touched.objects
+    chains = reader_chains(ns)
+    for node in touched.subjects:
         for _, steps in chains:
             focus |= _suffix_walk(index, node, steps)
         types = _types(index, node)
         if observation in types:  # the observations of the same edition read this one's key and share
-            editions.update(o for _, _, o in index.triples(node, edition, None))
+            touched.editions.update(o for _, _, o in index.triples(node, edition, None))
         if assignment in types:
-            elements.update(o for _, _, o in index.triples(node, element, None))
-    for node in retyped:  # sh:class on every node that points here
+            touched.elements.update(o for _, _, o in index.triples(node, element, None))
+    for node in touched.retyped:  # sh:class on every node that points here
         focus.update(s for s, _, _ in index.triples(None, None, node))
-    for source in editions:
+    for source in touched.editions:
         focus.update(s for s, _, _ in index.triples(None, edition, source))
-    for symbol in elements:
+    for symbol in touched.elements:
         focus.update(s for s, _, _ in index.triples(None, element, symbol) if assignment in _types(index, s))
     return {n for n in focus if isinstance(n, URIRef | BNode)}
 

@@ -143,6 +143,48 @@ def test_an_overlay_sees_the_same_focus_nodes_as_the_edited_graph(curated_datase
     assert {obs, other} <= direct  # the observation and the others of its group (rsh:ShareOfWorldSum)
 
 
+def _small_graph() -> tuple[Graph, dict[str, URIRef]]:
+    """A subsystem down to an element content, two observations of one edition, three element-group
+    assignments (two of Nd) and a mine in a typed country."""
+    n = {"S": e("subsystem", "s"), "C": e("component", "c"), "M": e("material", "m"),
+         "EC": e("element-content", "m--Nd"),
+         "O1": e("observation", "o1"), "O2": e("observation", "o2"), "O3": e("observation", "o3"),
+         "SRC": e("source", "src"), "A1": e("element-group-assignment", "a1"),
+         "A2": e("element-group-assignment", "a2"), "A3": e("element-group-assignment", "a3"),
+         "Nd": e("element", "Nd"), "Dy": e("element", "Dy"), "X": e("mine", "x"), "K": e("country", "K"),
+         "Country": R.Country}
+    graph = Graph()
+    for s, p, o in [("S", R.hasComponent, "C"), ("C", R.usesMaterial, "M"), ("M", R.hasElementContent, "EC"),
+                    ("EC", R.element, "Nd"), ("O1", R.edition, "SRC"), ("O2", R.edition, "SRC"),
+                    ("A1", R.element, "Nd"), ("A2", R.element, "Nd"), ("A3", R.element, "Dy"), ("X", R.locatedIn, "K")]:
+        graph.add((n[s], p, n[o]))
+    for node, cls in [("O1", R.StatisticalObservation), ("O2", R.StatisticalObservation), ("K", R.Country),
+                      *((a, R.ElementGroupAssignment) for a in ("A1", "A2", "A3"))]:
+        graph.add((n[node], RDF.type, cls))
+    return graph, n
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    # a content's figure: its material, the component using it and the subsystem above (SubsystemReachesElement)
+    (("EC", R.massFractionMin, Literal("0.2")), {"EC", "M", "C", "S"}),
+    # a share: every observation of the same edition (ShareOfWorldSum, ObservationUniqueKey)
+    (("O1", R.shareOfWorld, Literal("0.5")), {"O1", "O2"}),
+    # a removed observation still names its edition in the change
+    (("O3", R.edition, "SRC"), {"O3", "SRC", "O1", "O2"}),
+    # a retyped node: every node that points to it (sh:class)
+    (("K", RDF.type, "Country"), {"K", "Country", "X"}),
+    # an element-group assignment: the other assignments of its element, old and new
+    (("A1", RDFS.label, Literal("x")), {"A1", "A2"}),
+    (("A3", R.element, "Nd"), {"A3", "Nd", "A1", "A2"}),
+])
+def test_the_focus_nodes_of_a_change_are_the_nodes_whose_shapes_read_it(change, expected):
+    graph, n = _small_graph()
+    s, p, o = change
+    triple = (n[s], p, n.get(o, o) if isinstance(o, str) else o)
+    names = {node: name for name, node in n.items()}
+    assert {names[node] for node in affected_nodes([triple], GraphIndex(graph), NS)} == expected
+
+
 def test_every_sparql_shape_is_accounted_for(shapes):
     names = {str(s).rsplit("#", 1)[-1] for s in shapes.subjects(SH.sparql, None)}
     names |= {str(s).rsplit("#", 1)[-1] for p in (SH.nodeValidator, SH.propertyValidator, SH.validator)
