@@ -25,9 +25,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, render_template, request
 
-from reekg.errors import UnsupportedMediaType
+from reekg.errors import BadParameter, UnsupportedMediaType
 from reekg.questions import Question, question, questions
-from reekg.questions.core import Answers, BadParameter
+from reekg.questions.core import Answers
 from reekg.questions.params import json_body, query_params
 from reekg.questions.runner import BackendRunner
 
