@@ -72,46 +72,65 @@ def property_chains(ontology: Graph) -> list[tuple[URIRef, list[URIRef]]]:
     return chains
 
 
-def compile_rules(ontology: Graph) -> Rules:
-    """The rules of ``ontology``; raises UnsupportedAxiom for an OWL construct they cannot express."""
+# Axioms between two IRIs, as (the axiom's predicate, the Rules field it adds to, whether it holds both ways).
+_PAIR_AXIOMS = (
+    (RDFS.subClassOf, "sub_classes", False),
+    (OWL.equivalentClass, "sub_classes", True),
+    (RDFS.subPropertyOf, "sub_properties", False),
+    (OWL.equivalentProperty, "sub_properties", True),
+    (RDFS.domain, "domains", False),
+    (RDFS.range, "ranges", False),
+    (OWL.inverseOf, "inverses", True),
+)
+
+
+def _refuse_unsupported(ontology: Graph) -> None:
     for term in _UNSUPPORTED:
         if (None, term, None) in ontology or (None, RDF.type, term) in ontology:
             raise UnsupportedAxiom(f"the ontology uses owl:{term.split('#')[-1]}, which reekg's store reasoner "
                                    "does not implement (see reekg/loaders/inference.py)")
-    iri = lambda term: isinstance(term, URIRef)  # noqa: E731
+
+
+def _iri_pairs(ontology: Graph, predicate: URIRef) -> set[tuple[str, str]]:
+    return {(str(a), str(b)) for a, b in ontology.subject_objects(predicate)
+            if isinstance(a, URIRef) and isinstance(b, URIRef)}
+
+
+def _iris_typed(ontology: Graph, cls: URIRef) -> set[str]:
+    return {str(p) for p in ontology.subjects(RDF.type, cls) if isinstance(p, URIRef)}
+
+
+def _adds_facts(cls: str) -> bool:
+    """Whether a class conclusion is worth a triple: not owl:Thing or owl:NamedIndividual, which every instance
+    would get and no query asks for."""
+    return URIRef(cls) not in _NOISE_OBJECTS
+
+
+def _is_datatype(cls: str) -> bool:
+    return cls.startswith(str(XSD)) or URIRef(cls) == RDFS.Literal
+
+
+def compile_rules(ontology: Graph) -> Rules:
+    """The rules of ``ontology``; raises UnsupportedAxiom for an OWL construct they cannot express."""
+    _refuse_unsupported(ontology)
     rules = Rules()
-    for sub, sup in ontology.subject_objects(RDFS.subClassOf):
-        if iri(sub) and iri(sup):
-            rules.sub_classes.add((str(sub), str(sup)))
-    for a, b in ontology.subject_objects(OWL.equivalentClass):
-        if iri(a) and iri(b):
-            rules.sub_classes |= {(str(a), str(b)), (str(b), str(a))}
-    for sub, sup in ontology.subject_objects(RDFS.subPropertyOf):
-        if iri(sub) and iri(sup):
-            rules.sub_properties.add((str(sub), str(sup)))
-    for a, b in ontology.subject_objects(OWL.equivalentProperty):
-        if iri(a) and iri(b):
-            rules.sub_properties |= {(str(a), str(b)), (str(b), str(a))}
-    for prop, cls in ontology.subject_objects(RDFS.domain):
-        if iri(prop) and iri(cls):
-            rules.domains.add((str(prop), str(cls)))
-    for prop, cls in ontology.subject_objects(RDFS.range):
-        if iri(prop) and iri(cls) and not str(cls).startswith(str(XSD)) and cls != RDFS.Literal:
-            rules.ranges.add((str(prop), str(cls)))
-    for a, b in ontology.subject_objects(OWL.inverseOf):
-        if iri(a) and iri(b):
-            rules.inverses |= {(str(a), str(b)), (str(b), str(a))}
-    for prop in ontology.subjects(RDF.type, OWL.SymmetricProperty):
-        if iri(prop):
-            rules.inverses.add((str(prop), str(prop)))
-    rules.transitive = {str(p) for p in ontology.subjects(RDF.type, OWL.TransitiveProperty) if iri(p)}
+    for predicate, name, both_ways in _PAIR_AXIOMS:
+        pairs = _iri_pairs(ontology, predicate)
+        getattr(rules, name).update(pairs | ({(b, a) for a, b in pairs} if both_ways else set()))
+    rules.inverses |= {(p, p) for p in _iris_typed(ontology, OWL.SymmetricProperty)}
+    rules.transitive = _iris_typed(ontology, OWL.TransitiveProperty)
     rules.chains = [(str(p), [str(s) for s in steps]) for p, steps in property_chains(ontology)]
-    # Types that every instance would get and no query asks for (owl:Thing) are left out from the start.
-    rules.sub_classes = {(a, b) for a, b in rules.sub_classes if a != b and URIRef(b) not in _NOISE_OBJECTS}
-    rules.domains = {(p, c) for p, c in rules.domains if URIRef(c) not in _NOISE_OBJECTS}
-    rules.ranges = {(p, c) for p, c in rules.ranges if URIRef(c) not in _NOISE_OBJECTS}
-    rules.sub_properties = {(a, b) for a, b in rules.sub_properties if a != b}
+    _drop_idle(rules)
     return rules
+
+
+def _drop_idle(rules: Rules) -> None:
+    """Leave out, from the start, rules that add no fact worth keeping: reflexive pairs, uninteresting types
+    (:func:`_adds_facts`) and datatype ranges (a literal gets no type)."""
+    rules.sub_classes = {(a, b) for a, b in rules.sub_classes if a != b and _adds_facts(b)}
+    rules.sub_properties = {(a, b) for a, b in rules.sub_properties if a != b}
+    rules.domains = {(p, c) for p, c in rules.domains if _adds_facts(c)}
+    rules.ranges = {(p, c) for p, c in rules.ranges if _adds_facts(c) and not _is_datatype(c)}
 
 
 def _values(pairs: Iterable[tuple[str, str]]) -> str:

@@ -69,6 +69,33 @@ def test_only_new_facts_about_our_instances_are_kept():
     assert not any(o == OWL.Thing for _, _, o in inferred)
 
 
+def test_the_rules_read_every_supported_axiom_and_drop_what_adds_no_fact():
+    tbox = """
+    @prefix : <http://example.org/o#> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+    @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+    :Robot rdfs:subClassOf :Machine , owl:Thing , :Robot , [ a owl:Class ] .
+    :Arm owl:equivalentClass :Limb .
+    :contains rdfs:subPropertyOf :dependsOn , :contains .
+    :holds owl:equivalentProperty :keeps .
+    :feeds rdfs:domain :Site , owl:Thing ; rdfs:range :Site , xsd:string , rdfs:Literal , owl:NamedIndividual .
+    :mass rdfs:range xsd:decimal .
+    :feeds owl:inverseOf :fedBy .
+    :near a owl:SymmetricProperty .
+    :hasUpstream a owl:TransitiveProperty .
+    :dependsOn owl:propertyChainAxiom ( :hasPart :dependsOn ) .
+    """
+    rules = compile_rules(Graph().parse(data=tbox, format="turtle"))
+    o = lambda *names: tuple(ONT + n for n in names)  # noqa: E731
+    # no owl:Thing or owl:NamedIndividual targets, no reflexive pairs, no datatype ranges, no blank nodes
+    assert rules.sub_classes == {o("Robot", "Machine"), o("Arm", "Limb"), o("Limb", "Arm")}
+    assert rules.sub_properties == {o("contains", "dependsOn"), o("holds", "keeps"), o("keeps", "holds")}
+    assert rules.domains == {o("feeds", "Site")}
+    assert rules.ranges == {o("feeds", "Site")}
+    assert rules.inverses == {o("feeds", "fedBy"), o("fedBy", "feeds"), o("near", "near")}
+    assert rules.transitive == {ONT + "hasUpstream"}
+    assert rules.chains == [(ONT + "dependsOn", [ONT + "hasPart", ONT + "dependsOn"])]
+
+
 def test_an_owl_construct_the_store_reasoner_does_not_run_is_refused():
     restriction = TBOX + "[] <http://www.w3.org/2002/07/owl#onProperty> :dependsOn .\n"
     with pytest.raises(UnsupportedAxiom, match="owl:onProperty"):
