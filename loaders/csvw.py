@@ -317,41 +317,56 @@ def _read_cells(table: Table, record: dict[str, str], shown: str, line: int):
     return cells, literals, problems
 
 
+def _row_graph(table: Table, cells: dict[str, Any], ns: Namespaces) -> URIRef | None:
+    """The named graph of the row's first source (the ontology graph for a table without a graph column);
+    None when the table places rows by source and this row has none."""
+    if not table.graph_column:
+        return ns.ontology_graph
+    value = cells.get(table.graph_column)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None:
+        return None
+    return ns.source_graph(value) if value else ns.ontology_graph
+
+
+def _column_objects(col: Column, cells: dict[str, Any], scalar_cells: dict[str, Any],
+                    literals: dict[str, list[Literal]], expander: _Expander) -> list[Node]:
+    """The objects of a column's triples: an IRI per item from ``valueUrl``, else the cell's literals."""
+    if not col.value_url:
+        return list(literals.get(col.name, []))
+    items = cells.get(col.name)
+    expanded = (expander.iri(col.value_url, {**scalar_cells, col.name: item})
+                for item in (items if isinstance(items, list) else [items]))
+    return [obj for obj in expanded if obj is not None]
+
+
+def _outputs(col: Column, cells: dict[str, Any]) -> bool:
+    """Whether the column makes triples in this row: not suppressed, mapped to a property, and not a null cell."""
+    return not col.suppress and col.property_url is not None and (col.virtual or col.name in cells)
+
+
 def _emit_row(table: Table, cells: dict[str, Any], literals: dict[str, list[Literal]], expander: _Expander,
               out: MappedTables, shown: str, line: int) -> Iterator[Problem]:
-    graph_value = cells.get(table.graph_column) if table.graph_column else None
-    if isinstance(graph_value, list):
-        graph_value = graph_value[0] if graph_value else None
-    if table.graph_column and graph_value is None:
+    graph = _row_graph(table, cells, expander.ns)
+    if graph is None:
         yield Problem(Place(shown, line, table.graph_column), "a source is required to place the row's triples")
         return
-    graph = expander.ns.source_graph(graph_value) if graph_value else expander.ns.ontology_graph
     scalar_cells = {k: (v[0] if isinstance(v, list) and v else v) for k, v in cells.items()}
     row_subject = expander.iri(table.about_url, scalar_cells) if table.about_url else None
     if row_subject is not None:
         out.subjects.setdefault(row_subject, Place(shown, line))
     for col in table.columns:
-        if col.suppress or col.property_url is None:
+        if not _outputs(col, cells):
             continue
-        if not col.virtual and col.name not in cells:
-            continue  # null cell: no triple
         subject = expander.iri(col.about_url, scalar_cells) if col.about_url else row_subject
-        if subject is None:
-            continue
-        predicate = expander.iri(col.property_url, scalar_cells)
+        predicate = expander.iri(col.property_url, scalar_cells) if subject is not None else None
         if predicate is None:
             continue
-        if col.value_url:
-            objects: list[Node] = []
-            items = cells.get(col.name)
-            for item in (items if isinstance(items, list) else [items]):
-                obj = expander.iri(col.value_url, {**scalar_cells, col.name: item})
-                if obj is not None:
-                    objects.append(obj)
-                    if not col.virtual:
-                        out.referrers.setdefault(obj, Place(shown, line, col.name))
-        else:
-            objects = list(literals.get(col.name, []))
+        objects = _column_objects(col, cells, scalar_cells, literals, expander)
+        if col.value_url and not col.virtual:
+            for obj in objects:
+                out.referrers.setdefault(obj, Place(shown, line, col.name))
         for obj in objects:
             out.quads.append((subject, predicate, obj, graph))
             out.origins.setdefault((subject, predicate), Place(shown, line, col.name))

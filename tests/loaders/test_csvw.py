@@ -129,3 +129,50 @@ def test_every_problem_is_reported_not_only_the_first(tmp_path):
     with pytest.raises(LoadError) as caught:
         map_tables(write(tmp_path, csv_text), Namespaces())
     assert [p.place.line for p in caught.value.problems] == [2, 3]
+
+
+PARTS = {
+    "@context": "http://www.w3.org/ns/csvw",
+    "tables": [{
+        "url": "mines.csv",
+        "tableSchema": {
+            "aboutUrl": "id:mine/{id}",
+            "columns": [
+                {"name": "id", "required": True},
+                {"name": "owner", "propertyUrl": "reekg:operatedBy", "valueUrl": "id:company/{owner}"},
+                {"name": "owner_name", "aboutUrl": "id:company/{owner}", "propertyUrl": "rdfs:label", "lang": "en"},
+                {"name": "note", "suppressOutput": True, "propertyUrl": "rdfs:comment"},
+                {"name": "plain"},
+                {"name": "kind", "virtual": True, "propertyUrl": "rdf:type", "valueUrl": "reekg:{id}"},
+            ],
+        },
+    }],
+}
+
+
+def test_a_row_maps_column_subjects_and_skips_suppressed_and_unmapped_columns(tmp_path):
+    csv_text = "id,owner,owner_name,note,plain\nm1,acme,Acme,hidden,ignored\nm2,,Nobody,,\n"
+    mapped = map_tables(write(tmp_path, csv_text, PARTS), Namespaces())
+    ontology = Namespaces().ontology_graph
+    m1, m2, acme = URIRef(ID + "mine/m1"), URIRef(ID + "mine/m2"), URIRef(ID + "company/acme")
+    assert set(mapped.quads) == {
+        (m1, URIRef(R + "operatedBy"), acme, ontology),
+        (acme, RDFS.label, Literal("Acme", lang="en"), ontology),  # the column's own subject
+        (m1, RDF.type, URIRef(R + "m1"), ontology),  # a virtual column's template reads the row's cells
+        (m2, RDF.type, URIRef(R + "m2"), ontology),  # m2 has no owner: no subject for its owner_name
+    }
+    assert {s: (p.line, p.field) for s, p in mapped.subjects.items()} == {m1: (2, None), m2: (3, None)}
+    assert {o: (p.line, p.field) for o, p in mapped.referrers.items()} == {acme: (2, "owner")}  # not virtual ones
+    assert mapped.origins[(acme, RDFS.label)].field == "owner_name"
+
+
+def test_a_row_without_a_source_is_refused_when_the_table_places_rows_by_source(tmp_path):
+    metadata = json.loads(json.dumps(METADATA))
+    source = next(c for c in metadata["tables"][0]["tableSchema"]["columns"] if c["name"] == "source")
+    source["required"] = False
+    with pytest.raises(LoadError) as refused:
+        map_tables(write(tmp_path, "id,name,country,elements,share,opened,source\nx,X,US,,,,\n", metadata),
+                   Namespaces())
+    [problem] = refused.value.problems
+    assert (problem.place.line, problem.place.field) == (2, "source")
+    assert "a source is required to place the row's triples" in problem.message
