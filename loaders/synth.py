@@ -95,164 +95,229 @@ def _row(w: _Writer, subject: str, cls: str, source: str, confidence: str) -> No
     w.add(subject, _iri(R + "confidence"), _iri(ID + "confidence/" + confidence))
 
 
-def _cluster(w: _Writer, rng: random.Random, c: int, previous_separation: str | None) -> str:
-    """Write cluster ``c``; return its separation plant (the next cluster of the block may be fed by it)."""
-    key = f"synth-{c:06d}"
-    p = lambda name: _iri(R + name)  # noqa: E731 - a short local alias keeps the rows readable
-    e = lambda kind, ident: _iri(f"{ID}{kind}/{ident}")  # noqa: E731
-    conf = lambda: rng.choice(CONFIDENCE)  # noqa: E731
-    home = rng.choice(COUNTRIES)
+def _p(name: str) -> str:
+    return _iri(R + name)
 
-    source = e("source", f"{key}-survey")
-    w.add(source, _iri(RDF_TYPE), p("Source"))
-    w.add(source, _iri(RDFS_LABEL), _text(f"Synthetic supply survey {c}", "en"))
-    w.add(source, _iri(DCTERMS + "publisher"), _text("reekg synthetic data"))
-    w.add(source, _iri(DCTERMS + "issued"), _typed(str(rng.choice(YEARS) + 1), "gYear"))
-    w.add(source, "<https://schema.org/url>", _iri(f"https://example.org/reekg-synth/{key}"))
-    w.add(source, p("sourceKind"), _text("synthetic survey"))
-    w.add(source, _iri(PROV_DERIVED), e("source", "reekg-curation"))
-    w.add(source, p("confidence"), e("confidence", "unverified"))
 
-    companies = []
-    for k in range(3):
-        company = e("company", f"{key}-co{k}")
-        companies.append(company)
-        _row(w, company, "Company", source, conf())
-        w.add(company, _iri(RDFS_LABEL), _text(f"Synthetic Rare Earths {c}-{k}", "en"))
-        w.add(company, p("headquarteredIn"), e("country", rng.choice((home, rng.choice(COUNTRIES)))))
+def _e(kind: str, ident: str) -> str:
+    return _iri(f"{ID}{kind}/{ident}")
 
-    def site(ident: str, cls: str, label: str, country: str, elements: tuple[str, ...]) -> str:
-        node = e("mine" if cls == "Mine" else "facility", ident)
-        _row(w, node, cls, source, conf())
-        w.add(node, _iri(RDFS_LABEL), _text(label, "en"))
-        w.add(node, p("locatedIn"), e("country", country))
-        w.add(node, p("operatedBy"), rng.choice(companies))
+
+class _Cluster:
+    """One cluster being written, stage by stage. The steps run in a fixed order and draw from ``rng`` in that
+    order: the same seed gives the same bytes (tests/loaders/test_synth.py pins them)."""
+
+    def __init__(self, w: _Writer, rng: random.Random, c: int):
+        self.w, self.rng, self.c = w, rng, c
+        self.key = f"synth-{c:06d}"
+        self.home = rng.choice(COUNTRIES)
+        self.source = _e("source", f"{self.key}-survey")
+        self.companies: list[str] = []
+
+    def row(self, subject: str, cls: str) -> None:
+        """The type, source and a random confidence of one row."""
+        _row(self.w, subject, cls, self.source, self.rng.choice(CONFIDENCE))
+
+    def labels(self, subject: str, en: str, zh: str | None = None) -> None:
+        self.w.add(subject, _iri(RDFS_LABEL), _text(en, "en"))
+        if zh is not None:
+            self.w.add(subject, _iri(RDFS_LABEL), _text(zh, "zh-Hant"))
+
+    def write_source(self) -> None:
+        w, source, c = self.w, self.source, self.c
+        w.add(source, _iri(RDF_TYPE), _p("Source"))
+        self.labels(source, f"Synthetic supply survey {c}")
+        w.add(source, _iri(DCTERMS + "publisher"), _text("reekg synthetic data"))
+        w.add(source, _iri(DCTERMS + "issued"), _typed(str(self.rng.choice(YEARS) + 1), "gYear"))
+        w.add(source, "<https://schema.org/url>", _iri(f"https://example.org/reekg-synth/{self.key}"))
+        w.add(source, _p("sourceKind"), _text("synthetic survey"))
+        w.add(source, _iri(PROV_DERIVED), _e("source", "reekg-curation"))
+        w.add(source, _p("confidence"), _e("confidence", "unverified"))
+
+    def write_companies(self) -> None:
+        for k in range(3):
+            company = _e("company", f"{self.key}-co{k}")
+            self.companies.append(company)
+            self.row(company, "Company")
+            self.labels(company, f"Synthetic Rare Earths {self.c}-{k}")
+            self.w.add(company, _p("headquarteredIn"),
+                       _e("country", self.rng.choice((self.home, self.rng.choice(COUNTRIES)))))
+
+    def site(self, ident: str, cls: str, label: str, country: str, elements: tuple[str, ...]) -> str:
+        w, rng = self.w, self.rng
+        node = _e("mine" if cls == "Mine" else "facility", ident)
+        self.row(node, cls)
+        self.labels(node, label)
+        w.add(node, _p("locatedIn"), _e("country", country))
+        w.add(node, _p("operatedBy"), rng.choice(self.companies))
         status = rng.choice(("operating", "producing", "planned", "care and maintenance"))
-        w.add(node, p("siteStatus"), _text(status))
+        w.add(node, _p("siteStatus"), _text(status))
         for symbol in elements:
-            w.add(node, p("producesElement"), e("element", symbol))
+            w.add(node, _p("producesElement"), _e("element", symbol))
         return node
 
-    heavy = rng.random() < 0.3
-    mines = []
-    for k in range(3):
-        elements = tuple(rng.sample(HEAVY if heavy else LIGHT, 3))
-        mine = site(f"{key}-mine{k}", "Mine", f"Synthetic mine {c}-{k}", home, elements)
-        w.add(mine, p("depositType"), _text(rng.choice(DEPOSITS)))
-        w.add(mine, p("oreMinerals"), _text(rng.choice(("bastnaesite", "monazite", "xenotime"))))
-        w.add(mine, p("elementEmphasis"), e("element-group", "heavy" if heavy else "light"))
-        w.add(mine, p("region"), _text(f"district {rng.randrange(1, 40)}"))
-        mines.append(mine)
-    plants = {}
-    for stage in STAGES:
-        country = home if stage in ("concentration", "cracking") else rng.choice(COUNTRIES)
-        plant = site(f"{key}-{stage}", "Facility", f"Synthetic {stage} plant {c}", country, ("Nd", "Pr"))
-        w.add(plant, p("atStage"), e("stage", stage))
-        w.add(plant, p("capacityNote"), _text(f"{rng.randrange(500, 20000)} t REO a year"))
-        plants[stage] = plant
+    def write_mines(self) -> list[str]:
+        w, rng, key, c = self.w, self.rng, self.key, self.c
+        heavy = rng.random() < 0.3
+        mines = []
+        for k in range(3):
+            elements = tuple(rng.sample(HEAVY if heavy else LIGHT, 3))
+            mine = self.site(f"{key}-mine{k}", "Mine", f"Synthetic mine {c}-{k}", self.home, elements)
+            w.add(mine, _p("depositType"), _text(rng.choice(DEPOSITS)))
+            w.add(mine, _p("oreMinerals"), _text(rng.choice(("bastnaesite", "monazite", "xenotime"))))
+            w.add(mine, _p("elementEmphasis"), _e("element-group", "heavy" if heavy else "light"))
+            w.add(mine, _p("region"), _text(f"district {rng.randrange(1, 40)}"))
+            mines.append(mine)
+        return mines
 
-    links = [(mine, plants["concentration"]) for mine in mines]
-    links += [(plants["concentration"], plants["cracking"]), (plants["cracking"], plants["separation"]),
-              (plants["recycling"], plants["separation"]), (plants["separation"], plants["metal-alloy"]),
-              (plants["metal-alloy"], plants["magnet-making"])]
-    if previous_separation is not None:
-        links.append((previous_separation, plants["metal-alloy"]))
-    for k, (upstream, downstream) in enumerate(links):
-        link = e("supply-link", f"{key}-link{k}")
-        _row(w, link, "SupplyLink", source, conf())
-        w.add(link, p("fromSite"), upstream)
-        w.add(link, p("toSite"), downstream)
-        w.add(link, p("element"), e("element", rng.choice(("Nd", "Pr"))))
-        w.add(upstream, p("feeds"), downstream)
+    def write_plants(self) -> dict[str, str]:
+        plants = {}
+        for stage in STAGES:
+            country = self.home if stage in ("concentration", "cracking") else self.rng.choice(COUNTRIES)
+            plant = self.site(f"{self.key}-{stage}", "Facility", f"Synthetic {stage} plant {self.c}", country,
+                              ("Nd", "Pr"))
+            self.w.add(plant, _p("atStage"), _e("stage", stage))
+            self.w.add(plant, _p("capacityNote"), _text(f"{self.rng.randrange(500, 20000)} t REO a year"))
+            plants[stage] = plant
+        return plants
 
-    materials = []
-    for slug, suffix, temperature, energy in rng.sample(GRADES, 3):
-        material = e("material", f"{key}-ndfeb-{slug}")
-        materials.append(material)
-        _row(w, material, "Material", source, conf())
-        w.add(material, _iri(RDFS_LABEL), _text(f"synthetic sintered NdFeB {suffix} ({c})", "en"))
-        w.add(material, _iri(RDFS_LABEL), _text(f"合成燒結釹鐵硼 {suffix}（{c}）", "zh-Hant"))
-        w.add(material, p("servesFunction"), e("function", "magnet"))
-        w.add(material, p("variantOf"), e("material", "sintered-ndfeb"))
-        w.add(material, p("gradeSuffix"), _text(suffix))
-        w.add(material, p("maxWorkingTemperatureMinC"), _dec(temperature - 10, 0))
-        w.add(material, p("maxWorkingTemperatureMaxC"), _dec(temperature, 0))
-        w.add(material, p("maxEnergyProductMinMGOe"), _dec(energy - 2, 0))
-        w.add(material, p("maxEnergyProductMaxMGOe"), _dec(energy, 0))
-        w.add(material, p("madeAt"), plants["magnet-making"])
+    def write_links(self, mines: list[str], plants: dict[str, str], previous_separation: str | None) -> None:
+        w = self.w
+        links = [(mine, plants["concentration"]) for mine in mines]
+        links += [(plants["concentration"], plants["cracking"]), (plants["cracking"], plants["separation"]),
+                  (plants["recycling"], plants["separation"]), (plants["separation"], plants["metal-alloy"]),
+                  (plants["metal-alloy"], plants["magnet-making"])]
+        if previous_separation is not None:
+            links.append((previous_separation, plants["metal-alloy"]))
+        for k, (upstream, downstream) in enumerate(links):
+            link = _e("supply-link", f"{self.key}-link{k}")
+            self.row(link, "SupplyLink")
+            w.add(link, _p("fromSite"), upstream)
+            w.add(link, _p("toSite"), downstream)
+            w.add(link, _p("element"), _e("element", self.rng.choice(("Nd", "Pr"))))
+            w.add(upstream, _p("feeds"), downstream)
+
+    def write_materials(self, magnet_plant: str) -> list[str]:
+        w, c = self.w, self.c
+        materials = []
+        for slug, suffix, temperature, energy in self.rng.sample(GRADES, 3):
+            material = _e("material", f"{self.key}-ndfeb-{slug}")
+            materials.append(material)
+            self.row(material, "Material")
+            self.labels(material, f"synthetic sintered NdFeB {suffix} ({c})", f"合成燒結釹鐵硼 {suffix}（{c}）")
+            w.add(material, _p("servesFunction"), _e("function", "magnet"))
+            w.add(material, _p("variantOf"), _e("material", "sintered-ndfeb"))
+            w.add(material, _p("gradeSuffix"), _text(suffix))
+            w.add(material, _p("maxWorkingTemperatureMinC"), _dec(temperature - 10, 0))
+            w.add(material, _p("maxWorkingTemperatureMaxC"), _dec(temperature, 0))
+            w.add(material, _p("maxEnergyProductMinMGOe"), _dec(energy - 2, 0))
+            w.add(material, _p("maxEnergyProductMaxMGOe"), _dec(energy, 0))
+            w.add(material, _p("madeAt"), magnet_plant)
+            self.write_contents(material, slug, temperature)
+        return materials
+
+    def write_contents(self, material: str, slug: str, temperature: int) -> None:
+        w, rng = self.w, self.rng
         dysprosium = min(0.01 * (temperature - 80) / 15, 0.1)
         iron = 0.60 - dysprosium + rng.random() * 0.02  # the minimum fractions add up to less than 1
         contents = (("Nd", 0.22 + rng.random() * 0.03, 0.04), ("Pr", 0.05 + rng.random() * 0.02, 0.02),
                     ("Dy", dysprosium, 0.01), ("Fe", iron, 0.05), ("B", 0.009, 0.003))
         for symbol, low, spread in contents:
-            content = e("element-content", f"{key}-ndfeb-{slug}--{symbol}")
-            _row(w, content, "ElementContent", source, conf())
-            w.add(material, p("hasElementContent"), content)
-            w.add(content, p("element"), e("element", symbol))
-            w.add(content, p("massFractionMin"), _dec(low, 4))
-            w.add(content, p("massFractionMax"), _dec(min(low + spread, 1.0), 4))
-            w.add(content, p("role"), e("function", "magnet"))
+            content = _e("element-content", f"{self.key}-ndfeb-{slug}--{symbol}")
+            self.row(content, "ElementContent")
+            w.add(material, _p("hasElementContent"), content)
+            w.add(content, _p("element"), _e("element", symbol))
+            w.add(content, _p("massFractionMin"), _dec(low, 4))
+            w.add(content, _p("massFractionMax"), _dec(min(low + spread, 1.0), 4))
+            w.add(content, _p("role"), _e("function", "magnet"))
 
-    components = []
-    for slug, label, label_zh in rng.sample(COMPONENTS, 3):
-        component = e("component", f"{key}-{slug}")
-        components.append(component)
-        _row(w, component, "Component", source, conf())
-        w.add(component, _iri(RDFS_LABEL), _text(f"{label} ({c})", "en"))
-        w.add(component, _iri(RDFS_LABEL), _text(f"{label_zh}（{c}）", "zh-Hant"))
-        for material in rng.sample(materials, rng.randint(1, 2)):
-            w.add(component, p("usesMaterial"), material)
-        w.add(component, p("servesFunction"), e("function", "sensor" if "sensor" in slug or slug == "encoder"
-                                                   else "magnet"))
-    subsystems = []
-    for slug, label, label_zh in SUBSYSTEMS:
-        subsystem = e("subsystem", f"{key}-{slug}")
-        subsystems.append(subsystem)
-        _row(w, subsystem, "RobotSubsystem", source, conf())
-        w.add(subsystem, _iri(RDFS_LABEL), _text(f"{label} ({c})", "en"))
-        w.add(subsystem, _iri(RDFS_LABEL), _text(f"{label_zh}（{c}）", "zh-Hant"))
-        for component in rng.sample(components, rng.randint(1, 2)):
-            w.add(subsystem, p("hasComponent"), component)
+    def write_components(self, materials: list[str]) -> list[str]:
+        rng, c = self.rng, self.c
+        components = []
+        for slug, label, label_zh in rng.sample(COMPONENTS, 3):
+            component = _e("component", f"{self.key}-{slug}")
+            components.append(component)
+            self.row(component, "Component")
+            self.labels(component, f"{label} ({c})", f"{label_zh}（{c}）")
+            for material in rng.sample(materials, rng.randint(1, 2)):
+                self.w.add(component, _p("usesMaterial"), material)
+            function = "sensor" if "sensor" in slug or slug == "encoder" else "magnet"
+            self.w.add(component, _p("servesFunction"), _e("function", function))
+        return components
 
-    for k, kind in enumerate(("humanoid", "industrial arm")):
-        robot = e("robot", f"{key}-robot{k}")
-        _row(w, robot, "RobotModel", source, conf())
-        w.add(robot, _iri(RDFS_LABEL), _text(f"Synthetic {kind} {c}-{k}", "en"))
-        w.add(robot, p("manufacturer"), rng.choice(companies))
-        w.add(robot, p("robotKind"), _text(kind))
-        w.add(robot, p("degreesOfFreedom"), _text(str(rng.randrange(6, 45))))
-        for subsystem in subsystems:
-            w.add(robot, p("hasSubsystem"), subsystem)
-        estimate = e("magnet-mass-estimate", f"{key}-robot{k}-ndfeb")
-        _row(w, estimate, "MagnetMassEstimate", source, conf())
-        w.add(robot, p("hasMagnetMassEstimate"), estimate)
-        w.add(estimate, p("ofRobot"), robot)
-        w.add(estimate, p("ofMaterial"), rng.choice(materials))
-        low = round(0.5 + rng.random() * 3, 2)
-        w.add(estimate, p("massMinKg"), _dec(low, 2))
-        w.add(estimate, p("massMaxKg"), _dec(low + rng.random() * 1.5, 2))
-        w.add(estimate, p("isEstimate"), _typed("true", "boolean"))
+    def write_subsystems(self, components: list[str]) -> list[str]:
+        subsystems = []
+        for slug, label, label_zh in SUBSYSTEMS:
+            subsystem = _e("subsystem", f"{self.key}-{slug}")
+            subsystems.append(subsystem)
+            self.row(subsystem, "RobotSubsystem")
+            self.labels(subsystem, f"{label} ({self.c})", f"{label_zh}（{self.c}）")
+            for component in self.rng.sample(components, self.rng.randint(1, 2)):
+                self.w.add(subsystem, _p("hasComponent"), component)
+        return subsystems
 
-    for year in YEARS:
-        for quantity, stage in OBSERVATION_GROUPS:
-            countries = rng.sample(COUNTRIES, COUNTRIES_PER_GROUP)
-            weights = [rng.random() + 0.05 for _ in countries]
-            scale = (0.6 + rng.random() * 0.35) / sum(weights)  # the group's shares add up to 0.6–0.95
-            for country, weight in zip(countries, weights, strict=True):
-                obs = e("observation", f"{key}-{country.lower()}-{year}-{quantity}-{stage}")
-                _row(w, obs, "StatisticalObservation", source, conf())
-                w.add(obs, p("edition"), source)
-                w.add(obs, p("refArea"), e("country", country))
-                w.add(obs, p("refYear"), _typed(str(year), "gYear"))
-                w.add(obs, p("measuredQuantity"), e("quantity", quantity))
-                w.add(obs, p("atStage"), e("stage", stage))
-                w.add(obs, p("shareOfWorld"), _dec(weight * scale, 4))
-                if quantity == "mine-production":
-                    w.add(obs, _iri(QUDT + "numericValue"), _dec(weight * scale * 390000, 0))
-                    w.add(obs, _iri(QUDT + "unit"), "<http://qudt.org/vocab/unit/TONNE>")
-                w.add(obs, p("basis"), _text("rare-earth oxide equivalent"))
-                w.add(obs, p("isEstimate"), _typed("true", "boolean"))
-                w.add(obs, p("isLowerBound"), _typed("false", "boolean"))
+    def write_robots(self, subsystems: list[str], materials: list[str]) -> None:
+        w, rng = self.w, self.rng
+        for k, kind in enumerate(("humanoid", "industrial arm")):
+            robot = _e("robot", f"{self.key}-robot{k}")
+            self.row(robot, "RobotModel")
+            self.labels(robot, f"Synthetic {kind} {self.c}-{k}")
+            w.add(robot, _p("manufacturer"), rng.choice(self.companies))
+            w.add(robot, _p("robotKind"), _text(kind))
+            w.add(robot, _p("degreesOfFreedom"), _text(str(rng.randrange(6, 45))))
+            for subsystem in subsystems:
+                w.add(robot, _p("hasSubsystem"), subsystem)
+            estimate = _e("magnet-mass-estimate", f"{self.key}-robot{k}-ndfeb")
+            self.row(estimate, "MagnetMassEstimate")
+            w.add(robot, _p("hasMagnetMassEstimate"), estimate)
+            w.add(estimate, _p("ofRobot"), robot)
+            w.add(estimate, _p("ofMaterial"), rng.choice(materials))
+            low = round(0.5 + rng.random() * 3, 2)
+            w.add(estimate, _p("massMinKg"), _dec(low, 2))
+            w.add(estimate, _p("massMaxKg"), _dec(low + rng.random() * 1.5, 2))
+            w.add(estimate, _p("isEstimate"), _typed("true", "boolean"))
+
+    def write_observations(self) -> None:
+        rng = self.rng
+        for year in YEARS:
+            for quantity, stage in OBSERVATION_GROUPS:
+                countries = rng.sample(COUNTRIES, COUNTRIES_PER_GROUP)
+                weights = [rng.random() + 0.05 for _ in countries]
+                scale = (0.6 + rng.random() * 0.35) / sum(weights)  # the group's shares add up to 0.6–0.95
+                for country, weight in zip(countries, weights, strict=True):
+                    self.write_observation(country, year, quantity, stage, weight * scale)
+
+    def write_observation(self, country: str, year: int, quantity: str, stage: str, share: float) -> None:
+        w = self.w
+        obs = _e("observation", f"{self.key}-{country.lower()}-{year}-{quantity}-{stage}")
+        self.row(obs, "StatisticalObservation")
+        w.add(obs, _p("edition"), self.source)
+        w.add(obs, _p("refArea"), _e("country", country))
+        w.add(obs, _p("refYear"), _typed(str(year), "gYear"))
+        w.add(obs, _p("measuredQuantity"), _e("quantity", quantity))
+        w.add(obs, _p("atStage"), _e("stage", stage))
+        w.add(obs, _p("shareOfWorld"), _dec(share, 4))
+        if quantity == "mine-production":
+            w.add(obs, _iri(QUDT + "numericValue"), _dec(share * 390000, 0))
+            w.add(obs, _iri(QUDT + "unit"), "<http://qudt.org/vocab/unit/TONNE>")
+        w.add(obs, _p("basis"), _text("rare-earth oxide equivalent"))
+        w.add(obs, _p("isEstimate"), _typed("true", "boolean"))
+        w.add(obs, _p("isLowerBound"), _typed("false", "boolean"))
+
+
+def _cluster(w: _Writer, rng: random.Random, c: int, previous_separation: str | None) -> str:
+    """Write cluster ``c``; return its separation plant (the next cluster of the block may be fed by it)."""
+    cluster = _Cluster(w, rng, c)
+    cluster.write_source()
+    cluster.write_companies()
+    mines = cluster.write_mines()
+    plants = cluster.write_plants()
+    cluster.write_links(mines, plants, previous_separation)
+    materials = cluster.write_materials(plants["magnet-making"])
+    components = cluster.write_components(materials)
+    subsystems = cluster.write_subsystems(components)
+    cluster.write_robots(subsystems, materials)
+    cluster.write_observations()
     return plants["separation"]
 
 
