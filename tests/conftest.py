@@ -4,6 +4,7 @@ process with no time limit)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections import Counter
@@ -53,18 +54,37 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(template.format(**counts))
 
 
-# Under xdist (--dist loadgroup), the tests that share one expensive per-session resource run on one worker, so
-# it is made once: a real server, a browser, a build of their own.
-SHARED_BY_FIXTURE = {"curated_server": "curated-server", "browser": "curated-server",
-                     "writable_server": "writable-server", "ld_home": "linked-data"}
+# --- xdist: which tests one worker runs together ------------------------------------------------------------
+# scripts/test runs `-n 2 --dist loadscope` with the scopes below: every test module is one unit (its module
+# fixtures, a server or a wheel, are made once), and the modules that share one expensive session resource form
+# one unit, so only one worker makes it. xdist's own loadgroup marks are not used: pytest-xdist 3.8 adds the group
+# to `item._nodeid`, which pytest 9.2 no longer reads, so they group nothing.
+_ENGINE = re.compile(r"\[(oxigraph|virtuoso)[-\]]")  # the remote engine (a session fixture's param) in a test id
+_SHARED = {"curated-server": ("tests/browser/", "tests/server/test_schemathesis.py"),  # curated_server, browser
+           "writable-server": ("tests/server/test_server_writes.py", "tests/server/test_server_protocol_fixes.py"),
+           "linked-data": ("tests/linked_data/",)}  # ld_home, a build of its own
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
-def pytest_collection_modifyitems(items) -> None:
-    for item in items:
-        group = next((g for name, g in SHARED_BY_FIXTURE.items() if name in getattr(item, "fixturenames", ())), None)
-        if group and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(group))
+def work_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to: its remote engine, the shared resource of its module, or its module."""
+    path = nodeid.split("::", 1)[0]
+    engine = _ENGINE.search(nodeid)
+    if path.startswith("tests/remote/") and engine:
+        return f"remote-{engine.group(1)}"  # one engine per kind, for test_remote_store.py then test_remote_writes.py
+    return next((unit for unit, prefixes in _SHARED.items() if path.startswith(prefixes)), path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedResourceScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return SharedResourceScheduling(config, log)
 
 
 @pytest.fixture(scope="session")

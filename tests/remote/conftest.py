@@ -39,10 +39,9 @@ def start_engine(kind: str, folder: Path) -> Engine:
 
 
 # One engine of each kind per session, shared by test_remote_store.py and then test_remote_writes.py (which
-# writes only after its export tests have compared the build as published). Under xdist (--dist loadgroup) each
-# kind's tests run on one worker, so the engine starts and the curated graph is published once per kind.
-@pytest.fixture(scope="session", params=[pytest.param(kind, marks=pytest.mark.xdist_group(f"remote-{kind}"))
-                                         for kind in ENGINES])
+# writes only after its export tests have compared the build as published). Under xdist each kind's tests are one
+# unit of work (tests/conftest.py, work_unit), so the engine starts and the curated graph is published once per kind.
+@pytest.fixture(scope="session", params=ENGINES)
 def engine(request, tmp_path_factory) -> Iterator[Engine]:
     started = start_engine(request.param, tmp_path_factory.mktemp(f"engine-{request.param}"))
     yield started
