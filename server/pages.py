@@ -19,12 +19,10 @@ from typing import Any
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from werkzeug.routing import BuildError
 
-from reekg.errors import NotFound
+from reekg.errors import AnswerError, BadParameter, NotFound
 from reekg.questions import question
-from reekg.errors import AnswerError, BadParameter
 from reekg.questions.core import STAGES
-from reekg.questions.params import ID_PATTERN
-from reekg.questions.params import check_body
+from reekg.questions.params import ID_PATTERN, check_body
 
 from . import api, error_responses, ui
 from .sankey import SANKEY_KINDS, sankey
