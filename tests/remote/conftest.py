@@ -38,22 +38,23 @@ def start_engine(kind: str, folder: Path) -> Engine:
     return Engine(kind, folder).start()
 
 
-# One engine of each kind per session, shared by test_remote_store.py and then test_remote_writes.py (which
-# writes only after its export tests have compared the build as published). Under xdist each kind's tests are one
-# unit of work (tests/conftest.py, work_unit), so the engine starts and the curated graph is published once per kind.
-@pytest.fixture(scope="session", params=ENGINES)
+# One engine of each kind per module. Under xdist each kind's tests of both modules are one unit of work
+# (tests/conftest.py, work_unit), so they run on one worker, one engine at a time. (One engine per session for both
+# modules passes on oxigraph, but on Virtuoso two write cases then find staging graphs after the engine-killed-mid-load
+# case, even once that case drops its own: left as a finding, issue 12.)
+@pytest.fixture(scope="module", params=ENGINES)
 def engine(request, tmp_path_factory) -> Iterator[Engine]:
     started = start_engine(request.param, tmp_path_factory.mktemp(f"engine-{request.param}"))
     yield started
     started.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def remote_home(engine, tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp(f"remote-home-{engine.kind}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def published(engine, remote_home) -> BuildResult:
     """The curated graph, built and published into the engine."""
     return build(remote_settings(engine, remote_home))
