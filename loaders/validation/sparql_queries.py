@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from rdflib.plugins.sparql.algebra import translateQuery
@@ -239,6 +240,7 @@ _BINDING_RULES = {
 }
 
 
+@functools.lru_cache(maxsize=1024)  # rdflib parses a query in ~5 ms; shapes repeat across builds and writes
 def batchable(text: str, prebound: tuple[str, ...]) -> bool:
     """Whether the query gives, with ``?this`` free and its rows per ``?this`` value, what it gives with
     ``$this`` pre-bound to each focus node: every pattern that mentions ``?this`` binds it in every solution,
