@@ -45,8 +45,10 @@ TURTLE = (b"@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
 
 
 def _remote(engine) -> RemoteStore:
+    """The test's own client of the engine. Its timeout is a hang deadline, not a speed check: on the shared 2
+    cores, with the other worker busy, Virtuoso took over 10 s to list its graphs after a write."""
     s = engine.settings
-    return RemoteStore(s["remote_query_url"], s["remote_update_url"], s["remote_store_url"], timeout=10)
+    return RemoteStore(s["remote_query_url"], s["remote_update_url"], s["remote_store_url"], timeout=60)
 
 
 def _env(engine, **extra: str) -> dict[str, str]:
