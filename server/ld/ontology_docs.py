@@ -149,8 +149,8 @@ class _Reader:
             ours = str(node).startswith(self.terms_ns)
             if ours:
                 view["href"] = "#" + str(node)[len(self.terms_ns):]
-            label = self.graph.value(node, RDFS.label)
-            view["label"] = str(label) if label is not None and ours else None
+            english = self.texts(node, RDFS.label)["en"]  # the page is in English; zh-Hant beside it elsewhere
+            view["label"] = english[0] if english and ours else None
             return view
         return {"kind": "bnode", "text": "(an anonymous class expression)"}
 
@@ -173,6 +173,22 @@ class _Reader:
             sections.append({"title": title, "title_zh": title_zh, "id": title.lower().replace(" ", "-"),
                              "terms": [self.term(s) for s in subjects]})
         return sections
+
+    def hierarchy(self, rdf_class: Any, parent: Any) -> list[dict[str, Any]]:
+        """Our terms of ``rdf_class`` as a tree under ``parent`` (rdfs:subClassOf, rdfs:subPropertyOf): roots are
+        the terms with no parent among ours (the external parents they name are listed with them), each node
+        with its children. A term with two parents among ours appears under both."""
+        ours = {s for s in self.graph.subjects(RDF.type, rdf_class)
+                if isinstance(s, URIRef) and str(s).startswith(self.terms_ns)}
+        parents = {s: {o for o in self.graph.objects(s, parent) if isinstance(o, URIRef)} for s in ours}
+
+        def node(term: URIRef, path: frozenset[URIRef]) -> dict[str, Any]:
+            children = sorted((c for c in ours if term in parents[c] and c not in path), key=str)
+            return {"ref": self.ref(term), "external": [self.ref(o) for o in sorted(parents[term] - ours, key=str)],
+                    "children": [node(c, path | {c}) for c in children]}
+
+        roots = sorted((t for t in ours if not parents[t] & ours), key=str)
+        return [node(r, frozenset({r})) for r in roots]
 
     def header(self, onto: URIRef) -> dict[str, Any]:
         def value(predicate: Any) -> str:
@@ -211,6 +227,9 @@ def ontology_html(triples: list[ox.Triple], truncated: bool) -> str:
                for suffix in ("ttl", "rdf", "jsonld", "nt")]
     cache.html = render("ld/ontology.html", title=header["titles"]["en"][0] if header["titles"]["en"] else "ontology",
                         header=header, sections=reader.sections(), formats=formats, truncated=truncated,
+                        trees=[("class-hierarchy", "Class hierarchy", reader.hierarchy(OWL.Class, RDFS.subClassOf)),
+                               ("property-hierarchy", "Object property hierarchy",
+                                reader.hierarchy(OWL.ObjectProperty, RDFS.subPropertyOf))],
                         query=query, query_link=sparql_link(query),
                         license_href=header["license"] if header["license"].startswith(SAFE_SCHEMES) else None)
     return cache.html
