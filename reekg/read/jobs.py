@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextvars
 import io
+import itertools
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -162,13 +163,7 @@ def _serialise(result: Any, job: Job, build_id: str | None) -> Reply:
     if isinstance(result, ox.QueryTriples):
         return graph_reply(result, job, build_id)
     variables = [v.value for v in result.variables]
-    rows = []
-    for solution in result:
-        rows.append(solution)
-        if len(rows) > limit:
-            break
-    truncated = len(rows) > limit
-    del rows[limit:]
+    rows, truncated = _capped(result, limit)
     fmt = job.result_format
     link = f"{job.truncation_link}?limit={limit}" if truncated else None
     body = _WRITERS[fmt](variables, rows, link)
@@ -176,17 +171,17 @@ def _serialise(result: Any, job: Job, build_id: str | None) -> Reply:
                  build_id=build_id)
 
 
+def _capped(items: Iterable[Any], limit: int) -> tuple[list[Any], bool]:
+    """At most ``limit`` items, and whether there were more (one past the cap is read to know, no further)."""
+    kept = list(itertools.islice(items, limit + 1))
+    return kept[:limit], len(kept) > limit
+
+
 def graph_reply(triples: Iterable[ox.Triple], job: Job, build_id: str | None) -> Reply:
     """A graph answer (CONSTRUCT, DESCRIBE, a Graph Store read, a remote engine's triples) capped at
     ``job.max_rows`` and serialised as ``job.graph_format``, saying so when it was cut."""
     limit = job.max_rows
-    kept = []
-    for triple in triples:
-        kept.append(triple)
-        if len(kept) > limit:
-            break
-    truncated = len(kept) > limit
-    del kept[limit:]
+    kept, truncated = _capped(triples, limit)
     fmt = job.graph_format
     extra = {"prefixes": job.prefixes} if fmt in ("turtle", "trig") and job.prefixes else {}
     body = ox.serialize(kept, format=formats.by_name(fmt, "graph").rdf, **extra) or b""
