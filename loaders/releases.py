@@ -8,8 +8,9 @@ the same name and a name never changes meaning. Under ``out/{release}/``::
     reekg-{release}.ttl      Turtle, every graph merged (distinct triples)
     reekg-{release}.nt.gz    N-Triples, merged, sorted, gzip
     reekg-{release}.nq.gz    N-Quads, one named graph per source (and the ontology, inferred, partner graphs)
-    reekg-{release}.jsonld   JSON-LD, merged, with the context of ``/context.jsonld`` embedded
-    void.ttl                 VoID + DCAT description of this release (locators under the base IRI)
+    reekg-{release}.jsonld   JSON-LD, merged, with the context of ``{base}context.jsonld`` embedded
+                             (:mod:`.jsonld_context`, made from the release's ontology graph)
+    void.ttl                 VoID + DCAT-AP description of this release (:mod:`.dcat`; locators under the base)
     release.json             name, build id, counts, and each file's size, media type and SHA-256
     SHA256SUMS               ``sha256sum -c`` format, for every file above
 
@@ -39,24 +40,18 @@ from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
+from rdflib import Graph
 
 from reekg import formats
 from reekg.terms import from_oxigraph
 
-from .namespaces import PROV, Namespaces
+from .dcat import describe
+from .jsonld_context import jsonld_context
+from .namespaces import Namespaces
 from .remote_store import RemoteStore, served_quads
 from .store import MANIFEST, StoreHome, content_hash
 
-VOID = Namespace("http://rdfs.org/ns/void#")
-SPDX = Namespace("http://spdx.org/rdf/terms#")
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-DCAT_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # DCAT 3; rdflib's closed DCAT lacks it
-IANA = "https://www.iana.org/assignments/media-types/"
-CC_BY = URIRef("https://creativecommons.org/licenses/by/4.0/")
-SOURCE_TERMS = "See the source: each source keeps its own terms of use; reekg's curation of it is CC BY 4.0."
-OUR_SOURCE = "reekg-curation"  # the source id of rows that are our own curation (sources.csv, …)
+DCTERMS_TITLE = "http://purl.org/dc/terms/title"
 RELEASE_JSON = "release.json"
 SUMS = "SHA256SUMS"
 
@@ -94,11 +89,6 @@ def release_name(manifest: dict[str, Any]) -> str:
 
 def dump_file(release: str, fmt: DumpFormat) -> str:
     return f"reekg-{release}.{fmt.key}"
-
-
-def jsonld_context(ns: Namespaces) -> dict[str, Any]:
-    """The JSON-LD context published at ``/context.jsonld``: the prefixes of docs/model.md."""
-    return {"@context": {prefix: iri for prefix, iri in sorted(ns.prefixes().items())}}
 
 
 # --- reading ---------------------------------------------------------------------------------------
@@ -150,26 +140,28 @@ def _gzip(text_lines: Iterable[str], path: Path) -> None:
             out.write(line.encode("utf-8"))
 
 
-def _jsonld(triples: list[ox.Triple], ns: Namespaces) -> bytes:
-    """Compact JSON-LD with the published context embedded (a dump must stand on its own, offline). Blank nodes
-    keep the build's labels (rdflib's N-Triples parser would mint random ones), so the same build always gives
-    the same bytes."""
+def _jsonld(triples: list[ox.Triple], ns: Namespaces, ontology: list[ox.Quad]) -> bytes:
+    """Compact JSON-LD with the published context (made from the release's ``ontology`` graph) embedded: a dump
+    must stand on its own, offline. Blank nodes keep the build's labels (rdflib's N-Triples parser would mint
+    random ones), so the same build always gives the same bytes."""
     graph = Graph()
     graph.addN((from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object), graph)
                for t in triples)
-    context = jsonld_context(ns)["@context"]
+    context = jsonld_context(ns, ontology)["@context"]
     return graph.serialize(format="json-ld", context=context, indent=1).encode("utf-8")
 
 
-def export_store(store_path: Path, out_dir: Path, *, base: str | None = None) -> Release:
-    """Write the build at ``store_path`` as a release under ``out_dir`` (or return it if already there)."""
+def export_store(store_path: Path, out_dir: Path, *, base: str | None = None, contact: str = "") -> Release:
+    """Write the build at ``store_path`` as a release under ``out_dir`` (or return it if already there);
+    ``contact`` is the ``contact_url`` setting its void.ttl names."""
     manifest = json.loads((store_path / MANIFEST).read_text(encoding="utf-8"))
     if "content_sha256" not in manifest:
         raise ValueError(f"{store_path} has no content hash in its {MANIFEST}; rebuild it with `reekg build`")
-    return export_quads(manifest, lambda: store_quads(store_path), out_dir, base=base)
+    return export_quads(manifest, lambda: store_quads(store_path), out_dir, base=base, contact=contact)
 
 
-def export_remote(remote: RemoteStore, out_dir: Path, *, base: str, attempts: int = 3) -> Release:
+def export_remote(remote: RemoteStore, out_dir: Path, *, base: str, attempts: int = 3,
+                  contact: str = "") -> Release:
     """Write the build a remote SPARQL store serves (``store = sparql``) as a release under ``out_dir``.
 
     The quads are read back graph by graph (:func:`.remote.served_quads`, with the build's blank node labels)
@@ -190,7 +182,7 @@ def export_remote(remote: RemoteStore, out_dir: Path, *, base: str, attempts: in
         graphs = frozenset(meta["graphs"])
         read = lambda graphs=graphs: served_quads(remote, base, select=graphs.__contains__)[0]  # noqa: E731
         try:
-            return export_quads(manifest, read, out_dir, base=base, check_hash=True)
+            return export_quads(manifest, read, out_dir, base=base, check_hash=True, contact=contact)
         except _HashMismatch as exc:
             now = remote.meta(base)
             if (now or {}).get("build_id") == meta["build_id"]:
@@ -203,9 +195,10 @@ def export_served(settings: dict[str, Any], out_dir: Path | None = None) -> Rele
     """Export the build served now, from the store the ``store`` setting names (to ``home/dumps`` unless told
     otherwise). A remote store's failure is a RemoteError."""
     target = Path(out_dir) if out_dir else dumps_dir(settings["home"])
+    contact = settings.get("contact_url", "")
     if settings.get("store", "embedded") == "sparql":
-        return export_remote(RemoteStore.from_settings(settings), target, base=settings["base_iri"])
-    return export_current(settings["home"], target, base=settings["base_iri"])
+        return export_remote(RemoteStore.from_settings(settings), target, base=settings["base_iri"], contact=contact)
+    return export_current(settings["home"], target, base=settings["base_iri"], contact=contact)
 
 
 class _HashMismatch(ValueError):
@@ -213,7 +206,7 @@ class _HashMismatch(ValueError):
 
 
 def export_quads(manifest: dict[str, Any], read_quads: Callable[[], list[ox.Quad]], out_dir: Path, *,
-                 base: str | None = None, check_hash: bool = False) -> Release:
+                 base: str | None = None, check_hash: bool = False, contact: str = "") -> Release:
     """Write a release of the build ``manifest`` describes; ``read_quads`` is called only when the release is
     not there yet. With ``check_hash``, the quads must hash to the manifest's ``content_sha256``."""
     ns = Namespaces(base or manifest.get("base_iri") or Namespaces().base)
@@ -236,7 +229,7 @@ def export_quads(manifest: dict[str, Any], read_quads: Callable[[], list[ox.Quad
             shutil.rmtree(staging)
             raise _HashMismatch(f"{content_hash(quads)[:12]} instead of {manifest['content_sha256'][:12]}")
         info = _write_dumps(staging, name, manifest, quads, ns)
-        void = describe(info, ns, locator=ns.base)
+        void = describe(info, ns, locator=ns.base, contact=contact)
         (staging / "void.ttl").write_text(void.serialize(format="turtle"), encoding="utf-8")
         info["export_seconds"] = round(time.perf_counter() - started, 3)
         (staging / RELEASE_JSON).write_text(json.dumps(info, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -257,12 +250,13 @@ def _write_dumps(staging: Path, name: str, manifest: dict[str, Any], quads: list
     triple_lines = sorted(ntriple_line(t) for t in triple_set)
     triples = sorted(triple_set, key=ntriple_line)
     per_graph = Counter(q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode))
+    ontology_graph = ox.NamedNode(str(ns.ontology_graph))
 
     files = {fmt.key: staging / dump_file(name, fmt) for fmt in DUMP_FORMATS}
     files["ttl"].write_bytes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=ns.prefixes()) or b"")
     _gzip(triple_lines, files["nt.gz"])
     _gzip(quad_lines, files["nq.gz"])
-    files["jsonld"].write_bytes(_jsonld(triples, ns))
+    files["jsonld"].write_bytes(_jsonld(triples, ns, [q for q in quads if q.graph_name == ontology_graph]))
 
     info: dict[str, Any] = {
         "release": name,
@@ -274,6 +268,9 @@ def _write_dumps(staging: Path, name: str, manifest: dict[str, Any], quads: list
         "quads": len(quad_lines),
         "triples": len(triple_lines),
         "graphs": dict(sorted(per_graph.items())),
+        "languages": sorted({t.object.language for t in triple_set
+                             if isinstance(t.object, ox.Literal) and t.object.language}),
+        "source_titles": _source_titles(triple_set, ns),
         "files": [],
     }
     for fmt in DUMP_FORMATS:
@@ -284,13 +281,24 @@ def _write_dumps(staging: Path, name: str, manifest: dict[str, Any], quads: list
     return info
 
 
-def export_current(home: str | Path, out_dir: Path | None = None, *, base: str | None = None) -> Release:
+def _source_titles(triples: set[ox.Triple], ns: Namespaces) -> dict[str, str]:
+    """Each source's dcterms:title (data/sources.csv), by source id: the titles of the dataset's parts."""
+    prefix, found = str(ns.entity("source", "")), {}
+    for t in triples:
+        if (t.predicate.value == DCTERMS_TITLE and isinstance(t.object, ox.Literal)
+                and t.subject.value.startswith(prefix)):
+            found.setdefault(t.subject.value[len(prefix):], set()).add(t.object.value)
+    return {source: min(titles) for source, titles in sorted(found.items())}  # min: one title, the same each time
+
+
+def export_current(home: str | Path, out_dir: Path | None = None, *, base: str | None = None,
+                   contact: str = "") -> Release:
     """Export the current build under ``home`` (to ``home/dumps`` unless told otherwise)."""
     store_home = StoreHome(home)
     path = store_home.current()
     if path is None:
         raise FileNotFoundError(f"no store has been built under {store_home.home} yet: run `reekg build`")
-    return export_store(path, Path(out_dir) if out_dir else dumps_dir(home), base=base)
+    return export_store(path, Path(out_dir) if out_dir else dumps_dir(home), base=base, contact=contact)
 
 
 def dumps_dir(home: str | Path) -> Path:
@@ -332,116 +340,3 @@ def verify(release: Release) -> list[str]:
         if not target.exists() or _sha256(target) != digest:
             bad.append(name)
     return bad
-
-
-# --- VoID and DCAT ---------------------------------------------------------------------------------
-
-def describe(info: dict[str, Any], ns: Namespaces, *, locator: str, sparql_endpoint: str | None = None) -> Graph:
-    """VoID + DCAT for one release. IRIs of things (catalog, dataset, subsets) are under the base;
-    ``locator`` is where the dumps and the endpoint are fetched from (the base, or this server's URL)."""
-    g = Graph()
-    for prefix, iri in (("void", VOID), ("dcat", DCAT), ("dcterms", DCTERMS), ("spdx", SPDX), ("foaf", FOAF),
-                        ("prov", PROV), ("sd", SD), ("owl", OWL), ("xsd", XSD)):
-        g.bind(prefix, iri)
-    dataset = _describe_dataset(g, info, ns, locator=locator, sparql_endpoint=sparql_endpoint)
-    _describe_subsets(g, dataset, info, ns)
-    _describe_distributions(g, dataset, info, ns, locator=locator)
-    return g
-
-
-def _describe_dataset(g: Graph, info: dict[str, Any], ns: Namespaces, *, locator: str,
-                      sparql_endpoint: str | None) -> URIRef:
-    """The catalog, its publisher and the dataset of one release; the dataset's IRI."""
-    base = ns.base
-    release = info["release"]
-    catalog, dataset = URIRef(base + "catalog"), URIRef(base + "dataset")
-    publisher = URIRef(base + "id/agent/reekg-contributors")
-    built = str(info.get("built_at") or "")[:10]
-
-    g.add((catalog, RDF.type, DCAT.Catalog))
-    g.add((catalog, DCTERMS.title, Literal("reekg data catalog", lang="en")))
-    g.add((catalog, DCTERMS.title, Literal("稀土元素知識圖譜資料目錄", lang="zh-Hant")))
-    g.add((catalog, DCTERMS.description, Literal("The releases of the Rare-Earth Element Knowledge Graph.", lang="en")))
-    g.add((catalog, DCTERMS.publisher, publisher))
-    g.add((catalog, DCTERMS.license, CC_BY))
-    g.add((catalog, DCAT.dataset, dataset))
-    g.add((publisher, RDF.type, FOAF.Agent))
-    g.add((publisher, FOAF.name, Literal("reekg contributors")))
-
-    g.add((dataset, RDF.type, DCAT.Dataset))
-    g.add((dataset, RDF.type, VOID.Dataset))
-    g.add((dataset, DCTERMS.title, Literal("Rare-Earth Element Knowledge Graph", lang="en")))
-    g.add((dataset, DCTERMS.title, Literal("稀土元素知識圖譜", lang="zh-Hant")))
-    g.add((dataset, DCTERMS.description, Literal(
-        "How AI robots depend on rare-earth elements, what can replace them and where they come from, from robot "
-        "subsystem down to mine and country; every statement carries its source and confidence.", lang="en")))
-    g.add((dataset, DCTERMS.publisher, publisher))
-    g.add((dataset, DCTERMS.license, CC_BY))
-    g.add((dataset, DCTERMS.rights, _source_rights(g)))
-    g.add((dataset, DCAT_VERSION, Literal(release)))
-    g.add((dataset, OWL.versionInfo, Literal(release)))
-    g.add((dataset, DCTERMS.identifier, Literal(info["content_sha256"])))
-    if built:
-        g.add((dataset, DCTERMS.modified, Literal(built, datatype=XSD.date)))
-    g.add((dataset, VOID.triples, Literal(int(info["triples"]), datatype=XSD.integer)))
-    g.add((dataset, VOID.uriSpace, Literal(base + "id/")))
-    g.add((dataset, VOID.vocabulary, URIRef(base + "ontology#")))
-    g.add((dataset, VOID.exampleResource, URIRef(base + "id/element/Nd")))
-    g.add((dataset, VOID.sparqlEndpoint, URIRef(sparql_endpoint or locator + "sparql")))
-    g.add((dataset, DCAT.landingPage, URIRef(locator + "dumps/")))
-    return dataset
-
-
-def _describe_subsets(g: Graph, dataset: URIRef, info: dict[str, Any], ns: Namespaces) -> None:
-    """One VoID subset per named graph, with its source and its licence or rights."""
-    source_prefix = str(ns.source_graph(""))
-    for graph_iri, count in sorted(info["graphs"].items()):
-        subset = URIRef(graph_iri)
-        g.add((dataset, VOID.subset, subset))
-        g.add((subset, RDF.type, VOID.Dataset))
-        g.add((subset, SD.name, subset))
-        g.add((subset, VOID.triples, Literal(int(count), datatype=XSD.integer)))
-        if graph_iri.startswith(source_prefix):
-            source_id = graph_iri[len(source_prefix):]
-            g.add((subset, DCTERMS.source, ns.entity("source", source_id)))
-            g.add((subset, PROV.wasDerivedFrom, ns.entity("source", source_id)))
-            if source_id != OUR_SOURCE:
-                g.add((subset, DCTERMS.rights, _source_rights(g)))
-                continue
-        g.add((subset, DCTERMS.license, CC_BY))  # ontology, inferred, partner and our own curation graphs
-
-
-def _describe_distributions(g: Graph, dataset: URIRef, info: dict[str, Any], ns: Namespaces, *,
-                            locator: str) -> None:
-    """One DCAT distribution per dump file, with its download URL, media type, size and checksum."""
-    base = ns.base
-    release = info["release"]
-    for entry in info["files"]:
-        fmt = next(f for f in DUMP_FORMATS if f.key == entry["format"])
-        dist = URIRef(f"{base}dataset/{release}/{fmt.key}")
-        url = URIRef(f"{locator}dumps/{release}/{entry['name']}")
-        checksum = BNode()
-        g.add((dataset, DCAT.distribution, dist))
-        g.add((dataset, VOID.dataDump, url))
-        g.add((dist, RDF.type, DCAT.Distribution))
-        g.add((dist, DCTERMS.title, Literal(f"{fmt.title} ({release})", lang="en")))
-        g.add((dist, DCAT.downloadURL, url))
-        g.add((dist, DCAT.accessURL, URIRef(f"{locator}dumps/{release}/")))
-        g.add((dist, DCAT.mediaType, URIRef(IANA + fmt.media_type)))
-        if fmt.compressed:
-            g.add((dist, DCAT.compressFormat, URIRef(IANA + "application/gzip")))
-        g.add((dist, DCAT.byteSize, Literal(int(entry["bytes"]), datatype=XSD.nonNegativeInteger)))
-        g.add((dist, DCTERMS.license, CC_BY))
-        g.add((dist, DCTERMS.rights, _source_rights(g)))
-        g.add((dist, SPDX.checksum, checksum))
-        g.add((checksum, RDF.type, SPDX.Checksum))
-        g.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
-        g.add((checksum, SPDX.checksumValue, Literal(entry["sha256"], datatype=XSD.hexBinary)))
-
-
-def _source_rights(g: Graph) -> BNode:
-    """No source's licence is recorded in data/, so none is invented: a rights statement points to the source."""
-    node = BNode()
-    g.add((node, RDF.type, DCTERMS.RightsStatement))
-    g.add((node, RDFS.label, Literal(SOURCE_TERMS, lang="en")))
-    return node

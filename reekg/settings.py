@@ -35,6 +35,9 @@ class Setting:
 
 REGISTRY: tuple[Setting, ...] = (
     Setting("base_iri", str, DEFAULT_BASE_IRI, "Base of every IRI the graph mints; must end with '/'."),
+    Setting("contact_url", str, "",
+            "Where partners reach the publisher: the dataset description's contact point (dcat:contactPoint), a "
+            "URL such as an issue tracker or a mailto: address; empty = the base IRI, the project's home."),
     Setting("home", str, _default_home(), "Folder that holds the built stores ('current' points to the live one)."),
     Setting("data_dir", str, "", "Folder of curated tables to build from; empty means the tables shipped with reekg."),
     # The SPARQL service (server/, issue 3).

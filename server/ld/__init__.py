@@ -17,11 +17,12 @@ What answers
     ``/data/{kind}/{id}.{ext}``    the description: ttl, jsonld, nt, rdf (triples), trig, nq (with graphs)
     ``/ontology``                  303 → ``/ontology.html`` or ``/ontology.{ext}``
     ``/ontology/{version}``        the versioned IRI: 303 like ``/ontology``; 404 for a version not served
-    ``/context.jsonld``            the JSON-LD context that every JSON-LD document here names
+    ``/context.jsonld``            the JSON-LD context every JSON-LD document here names (as ``{base}context.jsonld``)
     ``/dumps/``, ``/dumps/{r}/``   releases, a release's files and its changelog; files below it
     ``/graph/{name}``              303 → ``/graph/{name}.{ext}``: a named graph (a source's, inferred, …)
     ``/graph/{name}.{ext}``        its description with its source (html) or its triples (as ``/data/``)
-    ``/catalog``, ``/.well-known/void``  VoID + DCAT of the current release (a page for browsers)
+    ``/catalog``, ``/.well-known/void``  VoID + DCAT-AP 3 of the current release (a page for browsers)
+    ``/dataset``, ``/service/sparql``    303 → ``/catalog``: the dataset and the SPARQL service it describes
     =============================  =================================================================
 
     The Accept header picks the format (:mod:`reekg.server.conneg`, family ``document``): browsers name

@@ -14,7 +14,7 @@ from rdflib import Graph
 
 from reekg import formats
 from reekg.errors import ServiceFailure
-from reekg.loaders import releases
+from reekg.loaders.jsonld_context import jsonld_context
 from reekg.loaders.namespaces import Namespaces
 from reekg.read.jobs import Job
 from reekg.terms import with_values
@@ -157,9 +157,21 @@ def _triples(quads: list[ox.Quad]) -> list[ox.Triple]:
     return sorted(seen, key=str)
 
 
+def context() -> dict[str, Any]:
+    """The published JSON-LD context, made from the served ontology graph (:mod:`reekg.loaders.jsonld_context`)."""
+    from .ontology_docs import ontology_triples  # the ontology's cache lives beside its page
+
+    return jsonld_context(ns(), ontology_triples()[0])
+
+
+def context_url() -> str:
+    """Where the context is published: under the base IRI, not this server's host (w3id sends it here)."""
+    return ns().base + "context.jsonld"
+
+
 def serialise(quads: list[ox.Quad], choice: conneg.Choice) -> bytes:
     """An RDF document in ``choice``'s format: quads for TriG/N-Quads, merged triples otherwise; JSON-LD is
-    compacted with the published context and names it by URL."""
+    compacted with the published context and names it by its URL under the base."""
     prefixes = ns().prefixes()
     if choice.named_graphs:
         extra = {"prefixes": prefixes} if choice.name == "trig" else {}
@@ -167,9 +179,8 @@ def serialise(quads: list[ox.Quad], choice: conneg.Choice) -> bytes:
     triples = _triples(quads)
     if choice.name == "json-ld":
         graph = Graph().parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
-        context = releases.jsonld_context(ns())["@context"]
-        body = json.loads(graph.serialize(format="json-ld", context=context))
-        body["@context"] = url_for("ld.context", _external=True)
+        body = json.loads(graph.serialize(format="json-ld", context=context()["@context"]))
+        body["@context"] = context_url()
         return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
     extra = {"prefixes": prefixes} if choice.name == "turtle" else {}
     return ox.serialize(triples, format=choice.rdf, **extra) or b""

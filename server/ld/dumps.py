@@ -15,13 +15,26 @@ from rdflib.namespace import DCTERMS, RDFS
 
 from reekg import formats
 from reekg.errors import HomeUnavailable, NotFound, NotReady, RemoteError, RemoteUnavailable
+from reekg.loaders import dcat, releases
 from reekg.loaders import diff as changes
-from reekg.loaders import releases
 from reekg.loaders.store import StoreHome
 from reekg.terms import to_oxigraph
 
 from .. import conneg
-from .documents import DATA_SUFFIXES, bp, document, negotiated, ns, render, settings, short, sparql_link, view_term
+from . import documents
+from .documents import (
+    DATA_SUFFIXES,
+    bp,
+    document,
+    negotiated,
+    ns,
+    render,
+    see_other,
+    settings,
+    short,
+    sparql_link,
+    view_term,
+)
 
 _RELEASE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9a-f]{12}")
 FOAF_NAME = URIRef("http://xmlns.com/foaf/0.1/name")
@@ -35,7 +48,9 @@ _FILE_TYPES = {".gz": "application/gzip", ".json": "application/json; charset=ut
 
 @bp.get("/context.jsonld")
 def context() -> Response:
-    body = json.dumps(releases.jsonld_context(ns()), indent=1)
+    """The context every JSON-LD document here names (``{base}context.jsonld``): prefixes and a term for each
+    class and property of the served ontology."""
+    body = json.dumps(documents.context(), indent=1, ensure_ascii=False)
     response = Response(body, content_type="application/ld+json; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=86400"
     response.headers["Access-Control-Allow-Origin"] = "*"  # a context must be readable by any JSON-LD processor
@@ -161,12 +176,23 @@ def well_known_void() -> Response:
     return _description()
 
 
+@bp.get("/dataset")
+@bp.get("/dataset/<path:part>")
+@bp.get("/service/sparql")
+def described(part: str | None = None) -> Response:
+    """The dataset, its distributions and the SPARQL service are things, not documents: 303 to the description
+    that describes them (Cool URIs §4.3), in the format asked for."""
+    target = url_for("ld.catalog", **({"format": request.args["format"]} if "format" in request.args else {}))
+    return see_other(target)
+
+
 def _description() -> Response:
     """RDF for machines (Turtle without an Accept), a readable page of the same description for browsers."""
     choice = negotiated()
     release = current_release()
-    graph = releases.describe(release.info, ns(), locator=request.url_root,
-                              sparql_endpoint=url_for("sparql.query", _external=True))
+    graph = dcat.describe(release.info, ns(), locator=request.url_root,
+                          sparql_endpoint=url_for("sparql.query", _external=True),
+                          contact=settings().get("contact_url", ""))
     if choice.name == "html":
         return document(_description_html(graph, release.name), choice)
     response = Response(graph.serialize(format=choice.rdflib), content_type=choice.content_type)

@@ -60,7 +60,7 @@ def test_a_machine_is_sent_to_data_in_its_format(ld_server, path, iri, html_path
     graph = Graph()
     if parser == "json-ld":
         body = json.loads(document.body)
-        assert body["@context"] == ld_server.url + "/context.jsonld"  # the published context, by URL
+        assert body["@context"] == BASE + "context.jsonld"  # the published context, by its URL under the base
         # what a JSON-LD processor does: fetch the context it names, then expand (pyoxigraph does not fetch)
         body["@context"] = json.loads(fetch(ld_server, "/context.jsonld").body)["@context"]
         expanded = ox.parse(json.dumps(body).encode(), format=ox.RdfFormat.JSON_LD)
@@ -129,6 +129,14 @@ def test_the_context_is_published(ld_server):
     assert answer.status == 200 and answer.header("content-type").startswith("application/ld+json")
     context = json.loads(answer.body)["@context"]
     assert context["reekg"] == BASE + "ontology#" and context["element"] == BASE + "id/element/"
+    assert context["Mine"] == {"@id": "reekg:Mine"}
+    assert context["dependsOnElement"] == {"@id": "reekg:dependsOnElement", "@type": "@id"}
+    assert context["shareOfWorld"] == {"@id": "reekg:shareOfWorld", "@type": "xsd:decimal"}
+    assert context["symbol"] == {"@id": "reekg:symbol"}  # xsd:string: plain JSON strings, no coercion
+    assert context["label"] == {"@id": "rdfs:label", "@container": "@language"}
+    # a property named like a prefix keeps the prefix and is defined under its compact IRI
+    assert context["confidence"] == BASE + "id/confidence/"
+    assert context["reekg:confidence"] == {"@type": "@id"}
 
 
 # A renamed id (data/replaced_ids.csv): the old IRI held a year its source does not give (issue 11)
