@@ -17,6 +17,7 @@ What answers
     ``/data/{kind}/{id}.{ext}``    the description: ttl, jsonld, nt, rdf (triples), trig, nq (with graphs)
     ``/ontology``                  303 → ``/ontology.html`` or ``/ontology.{ext}``
     ``/ontology/{version}``        the versioned IRI: 303 like ``/ontology``; 404 for a version not served
+    ``/ontology.svg``              the diagram of classes and object properties (:mod:`.diagram`)
     ``/context.jsonld``            the JSON-LD context every JSON-LD document here names (as ``{base}context.jsonld``)
     ``/dumps/``, ``/dumps/{r}/``   releases, a release's files and its changelog; files below it
     ``/graph/{name}``              303 → ``/graph/{name}.{ext}``: a named graph (a source's, inferred, …)
@@ -49,7 +50,7 @@ Dumps
 
 Where it lives
     :mod:`.deref` the entity and graph IRIs (and the 301 of a renamed id), :mod:`.ontology_docs` the ontology
-    and its page, :mod:`.dumps` the dumps, the catalog and the JSON-LD context; :mod:`.documents` what they
+    and its page (its diagram laid out by :mod:`.diagram`), :mod:`.dumps` the dumps, the catalog and the JSON-LD context; :mod:`.documents` what they
     share (the blueprint, queries on the app's backend, negotiated documents, serialising, terms in HTML).
 """
 

@@ -8,14 +8,16 @@ import threading
 from typing import Any
 
 import pyoxigraph as ox
-from flask import Response, current_app, url_for
+from flask import Response, current_app, render_template, url_for
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from reekg.errors import NotFound
 
 from .. import conneg
+from . import diagram
 from .documents import (
+    CONTENT_SECURITY_POLICY,
     ONTOLOGY_QUERY,
     SAFE_SCHEMES,
     bp,
@@ -28,6 +30,7 @@ from .documents import (
     run,
     see_other,
     serialise,
+    short,
     sparql_link,
     suffix_for,
     view_term,
@@ -53,6 +56,7 @@ class _OntologyCache:
         self.triples: list[ox.Triple] = []
         self.truncated = False
         self.html: str | None = None
+        self.diagram: dict[str, Any] | None = None
 
 
 def _ontology_cache() -> _OntologyCache:
@@ -69,7 +73,8 @@ def ontology_triples() -> tuple[list[ox.Triple], bool, str | None]:
     with cache.lock:
         if cache.build_id != build_id or not cache.triples:
             triples, truncated, _ = run(job(_ontology_query(), graph_format="n-triples"))
-            cache.triples, cache.truncated, cache.build_id, cache.html = triples, truncated, build_id, None
+            cache.triples, cache.truncated, cache.build_id = triples, truncated, build_id
+            cache.html = cache.diagram = None
         return cache.triples, cache.truncated, cache.build_id
 
 
@@ -94,6 +99,8 @@ def _ontology_doc(version: str | None, suffix: str | None) -> Response:
         else:
             target = url_for("ld.ontology_version", version=f"{version}.{suffix_for(choice)}")
         return see_other(target)
+    if suffix == "svg" and version is None:
+        return _diagram_svg(triples, build_id)
     choice = conneg.suffix_of(suffix)
     if choice is None:
         raise NotFound(f"no ontology document .{suffix}")
@@ -125,6 +132,32 @@ def ontology_version(version: str) -> Response:
     return _ontology_doc(version, None)
 
 
+def _graph(triples: list[ox.Triple]) -> Graph:
+    graph = Graph()
+    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
+    return graph
+
+
+def ontology_diagram(triples: list[ox.Triple], graph: Graph | None = None) -> dict[str, Any]:
+    """The layout of the class diagram (:mod:`.diagram`), made once per build."""
+    cache = _ontology_cache()
+    if cache.diagram is None:
+        reader = _Reader(graph if graph is not None else _graph(triples), str(ns().reekg))
+        cache.diagram = diagram.layout(reader.graph, reader.terms_ns, reader.english_label, short)
+    return cache.diagram
+
+
+def _diagram_svg(triples: list[ox.Triple], build_id: str | None) -> Response:
+    """``/ontology.svg``: the diagram on its own (the page draws the same one inline)."""
+    body = render_template("ld/_diagram.svg", diagram=ontology_diagram(triples), inline=False)
+    response = Response(body, content_type="image/svg+xml; charset=utf-8")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if build_id:
+        response.headers["Reekg-Build"] = build_id
+    return response
+
+
 # --- the documentation page -------------------------------------------------------------------------------
 
 class _Reader:
@@ -149,10 +182,14 @@ class _Reader:
             ours = str(node).startswith(self.terms_ns)
             if ours:
                 view["href"] = "#" + str(node)[len(self.terms_ns):]
-            english = self.texts(node, RDFS.label)["en"]  # the page is in English; zh-Hant beside it elsewhere
-            view["label"] = english[0] if english and ours else None
+            view["label"] = self.english_label(node) if ours else None
             return view
         return {"kind": "bnode", "text": "(an anonymous class expression)"}
+
+    def english_label(self, node: URIRef) -> str | None:
+        """The first English label (the page is in English; zh-Hant stands beside it in each term)."""
+        english = self.texts(node, RDFS.label)["en"]
+        return english[0] if english else None
 
     def term(self, subject: URIRef) -> dict[str, Any]:
         relations = []
@@ -218,8 +255,7 @@ def ontology_html(triples: list[ox.Triple], truncated: bool) -> str:
     cache = _ontology_cache()
     if cache.html is not None:
         return cache.html
-    graph = Graph()
-    graph.parse(data=ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"", format="nt")
+    graph = _graph(triples)
     reader = _Reader(graph, str(ns().reekg))
     header = reader.header(URIRef(str(ns().ontology_iri)))
     query = _ontology_query()
@@ -230,6 +266,8 @@ def ontology_html(triples: list[ox.Triple], truncated: bool) -> str:
                         trees=[("class-hierarchy", "Class hierarchy", reader.hierarchy(OWL.Class, RDFS.subClassOf)),
                                ("property-hierarchy", "Object property hierarchy",
                                 reader.hierarchy(OWL.ObjectProperty, RDFS.subPropertyOf))],
+                        diagram=ontology_diagram(triples, graph),
+                        diagram_href=url_for("ld.ontology_file", suffix="svg"),
                         query=query, query_link=sparql_link(query),
                         license_href=header["license"] if header["license"].startswith(SAFE_SCHEMES) else None)
     return cache.html
