@@ -50,8 +50,9 @@ Dumps
 
 Where it lives
     :mod:`.deref` the entity and graph IRIs (and the 301 of a renamed id), :mod:`.ontology_docs` the ontology
-    and its page (its diagram laid out by :mod:`.diagram`), :mod:`.dumps` the dumps, the catalog and the JSON-LD context; :mod:`.documents` what they
-    share (the blueprint, queries on the app's backend, negotiated documents, serialising, terms in HTML).
+    and its page (its diagram laid out by :mod:`.diagram`), :mod:`.dumps` the dumps, the catalog and the JSON-LD
+    context; :mod:`.documents` what they share (the blueprint, queries on the app's backend, negotiated
+    documents, serialising, the JSON-LD context, terms in HTML).
 """
 
 from . import deref, dumps, ontology_docs  # noqa: F401  (each registers its routes on bp)
