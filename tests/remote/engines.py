@@ -26,6 +26,10 @@ from pathlib import Path
 
 VIRTUOSO_INI = Path("/etc/virtuoso-opensource-7/virtuoso.ini")
 ENGINES = ("oxigraph", "virtuoso")
+# Every graph an engine holds, its system graphs included. GROUP BY, not DISTINCT: Virtuoso 7.2 answers
+# `SELECT DISTINCT ?g … GRAPH ?g { ?s ?p ?o }` by scanning every quad (24–36 s on the test machine with its system
+# graphs) but GROUP BY ?g from its graph index (0.02 s), the same 157 graphs.
+EVERY_GRAPH = "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
 
 
 def free_port() -> int:

@@ -68,7 +68,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-from engines import remote_settings
+from engines import EVERY_GRAPH, remote_settings
 
 from reekg.cli import main
 from reekg.errors import LoadError, RemoteError
@@ -482,8 +482,8 @@ def test_an_engine_stopped_mid_load_leaves_the_served_data_unchanged(engine, pub
 
 def _drop_staging_graphs(engine) -> None:
     """Drop what the killed load had staged (served data never names it; readers name their graphs)."""
-    remote = RemoteStore(**{**_urls(engine), "timeout": 120})  # Virtuoso is slow to list graphs after a restart
-    answer = remote.query("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+    remote = RemoteStore(**{**_urls(engine), "timeout": 120})  # a hang deadline: Virtuoso restarts
+    answer = remote.query(EVERY_GRAPH,
                           accept="application/sparql-results+json")
     for row in json.loads(answer.body)["results"]["bindings"]:
         if "/graph/staging/" in row["g"]["value"]:
