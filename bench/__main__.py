@@ -49,7 +49,8 @@ class Result:
     trace_rows: int
     lookup_rows: int
     trace: Latency
-    lookups: Throughput
+    lookup: Latency  # one client
+    lookups: dict[int, Throughput]  # by number of clients
 
 
 def trace_query(ns: Namespaces, **values: str) -> tuple[str, str]:
@@ -91,10 +92,15 @@ def measure(engine: engines.Engine, trace: str, args: argparse.Namespace) -> Res
     print(f"  {engine.name}: trace latency", file=sys.stderr)
     trace_latency = latency(engine.target, trace, warmup=args.trace_warmup, count=args.trace_count,
                             max_seconds=args.trace_seconds)
-    print(f"  {engine.name}: lookups, {args.clients} clients", file=sys.stderr)
-    lookups = throughput(engine.target, LOOKUP, clients=args.clients, warmup=args.warmup_seconds,
-                         seconds=args.seconds, server_cpu=engine.cpu_seconds)
-    return Result(engine.name, engine.notes, trace_rows, lookup_rows, trace_latency, lookups)
+    print(f"  {engine.name}: lookup latency, one client", file=sys.stderr)
+    lookup_latency = latency(engine.target, LOOKUP, warmup=args.trace_warmup * 10, count=args.trace_count * 10,
+                             max_seconds=args.trace_seconds / 3)
+    lookups = {}
+    for clients in args.clients:
+        print(f"  {engine.name}: lookups, {clients} clients", file=sys.stderr)
+        lookups[clients] = throughput(engine.target, LOOKUP, clients=clients, warmup=args.warmup_seconds,
+                                      seconds=args.seconds, server_cpu=engine.cpu_seconds)
+    return Result(engine.name, engine.notes, trace_rows, lookup_rows, trace_latency, lookup_latency, lookups)
 
 
 def machine() -> str:
@@ -115,9 +121,22 @@ def versions() -> str:
 
 def report(results: list[Result], *, trace_source: str, quads: int, args: argparse.Namespace,
            build_seconds: float | None) -> str:
-    by = {r.engine: r for r in results}
-    reekgs = [r for r in results if r.engine.startswith("reekg")]
-    out = [
+    out = _how(trace_source, quads, args, build_seconds) + _tables(results) + _targets(results)
+    out += ["", "Client cost (the load generator shares the machine with the server):", ""]
+    for r in results:
+        for clients, t in r.lookups.items():
+            out.append(f"- {r.engine}, {clients} clients: clients used {100 * t.client_share:.0f}% of the machine's "
+                       f"CPU, {t.client_cpu_per_request_ms:.3f} ms CPU a request → alone on every core they could "
+                       f"drive about {t.client_ceiling:,.0f} lookups/s")
+    if len({r.trace_rows for r in results}) > 1:
+        out += ["", "**The engines disagree on the trace query's row count** (see the table): compare their "
+                "answers before trusting the latency ratio."]
+    return "\n".join(out)
+
+
+def _how(trace_source: str, quads: int, args: argparse.Namespace, build_seconds: float | None) -> list[str]:
+    clients = " and ".join(str(n) for n in args.clients)
+    return [
         "## reekg benchmarks",
         "",
         f"- date: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
@@ -128,49 +147,67 @@ def report(results: list[Result], *, trace_source: str, quads: int, args: argpar
         + (f"built in {build_seconds:.0f} s" if build_seconds is not None else "store reused from --work")
         + "), the same N-Quads in every engine",
         f"- trace query: {trace_source}; one client, one keep-alive connection, {args.trace_warmup} warm-up "
-        f"requests, then up to {args.trace_count} or {args.trace_seconds:g} s",
-        f"- lookup: `{LOOKUP}`; {args.clients} client processes, one keep-alive connection each, "
-        f"{args.warmup_seconds:g} s warm-up then {args.seconds:g} s counted; answers as SPARQL JSON",
-        "",
-        "| engine | lookup rows | trace rows | trace median | trace p95 | trace n | lookups/s | non-200 "
-        "| server CPU | server CPU/lookup | notes |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        f"requests, then up to {args.trace_count} or {args.trace_seconds:g} s (sent as a form POST: its URL "
+        "would pass the 8 KiB request head `oxigraph serve` accepts)",
+        f"- lookup: `{LOOKUP}`; latency from one client on one keep-alive connection; throughput from {clients} "
+        f"client processes, one keep-alive connection each, {args.warmup_seconds:g} s warm-up then "
+        f"{args.seconds:g} s counted; answers as SPARQL JSON",
     ]
+
+
+def _tables(results: list[Result]) -> list[str]:
+    out = ["", "| engine | lookup rows | trace rows | trace median | trace p95 | trace n | lookup median "
+           "| lookup p95 | notes |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in results:
-        bad = r.lookups.errors
         out.append(f"| {r.engine} | {r.lookup_rows} | {r.trace_rows} | {r.trace.median:.2f} ms | "
-                   f"{r.trace.p95:.2f} ms | {len(r.trace.samples_ms)} | {r.lookups.per_second:,.0f} | {bad} | "
-                   f"{100 * r.lookups.server_share:.0f}% | {r.lookups.server_cpu_per_request_ms:.2f} ms | "
-                   f"{'; '.join(r.notes)} |")
-    out += ["", "| target (issue 3) | measured | met |", "| --- | ---: | --- |"]
+                   f"{r.trace.p95:.2f} ms | {len(r.trace.samples_ms)} | {r.lookup.median:.3f} ms | "
+                   f"{r.lookup.p95:.3f} ms | {'; '.join(r.notes)} |")
+    out += ["", "| engine | clients | lookups/s | non-200 | server CPU | server CPU/lookup |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in results:
+        for clients, t in r.lookups.items():
+            out.append(f"| {r.engine} | {clients} | {t.per_second:,.0f} | {t.errors} | {100 * t.server_share:.0f}% "
+                       f"| {t.server_cpu_per_request_ms:.2f} ms |")
+    return out
+
+
+def _met(ok: bool) -> str:
+    return "yes" if ok else "no"
+
+
+def _targets(results: list[Result]) -> list[str]:
+    """Ratios to the peers (issue 3's trace and lookups; issue 13's lookups at each client count and latency)."""
+    by = {r.engine: r for r in results}
     oxi, rdfl = by.get("oxigraph serve"), by.get("rdflib-endpoint")
-    for reekg in reekgs:
+    out = ["", "| target | measured | met |", "| --- | ---: | --- |"]
+    for reekg in (r for r in results if r.engine.startswith("reekg")):
         who = reekg.engine.removeprefix("reekg serve").strip() or "reekg"
         if oxi:
             ratio = reekg.trace.median / oxi.trace.median
-            out.append(f"| trace median, {who} / oxigraph serve ≤ 1.5× | {ratio:.2f}× | "
-                       f"{'yes' if ratio <= 1.5 else 'no'} |")
-            ratio = reekg.lookups.per_second / oxi.lookups.per_second
-            out.append(f"| lookups/s, {who} / oxigraph serve ≥ 0.3× | {ratio:.2f}× | "
-                       f"{'yes' if ratio >= 0.3 else 'no'} |")
+            out.append(f"| trace median, {who} / oxigraph serve ≤ 1.5× | {ratio:.2f}× | {_met(ratio <= 1.5)} |")
+            for clients, t in reekg.lookups.items():
+                if clients in oxi.lookups:
+                    ratio = t.per_second / oxi.lookups[clients].per_second
+                    out.append(f"| lookups/s at {clients} clients, {who} / oxigraph serve ≥ 0.3× | {ratio:.2f}× | "
+                               f"{_met(ratio >= 0.3)} |")
+            ratio = reekg.lookup.median / oxi.lookup.median
+            out.append(f"| lookup median (one client), {who} / oxigraph serve ≤ 2× | {ratio:.2f}× | "
+                       f"{_met(ratio <= 2)} |")
         if rdfl:
-            ratio = reekg.lookups.per_second / rdfl.lookups.per_second
-            out.append(f"| lookups/s, {who} / rdflib-endpoint ≥ 5× | {ratio:.1f}× | {'yes' if ratio >= 5 else 'no'} |")
-    out += ["", "Client cost (the load generator shares the machine with the server):", ""]
-    for r in results:
-        t = r.lookups
-        out.append(f"- {r.engine}: clients used {100 * t.client_share:.0f}% of the machine's CPU, "
-                   f"{t.client_cpu_per_request_ms:.3f} ms CPU a request → alone on every core they could drive "
-                   f"about {t.client_ceiling:,.0f} lookups/s")
-    if len({r.trace_rows for r in results}) > 1:
-        out += ["", "**The engines disagree on the trace query's row count** (see the table): compare their "
-                "answers before trusting the latency ratio."]
-    return "\n".join(out)
+            first = next(iter(reekg.lookups))
+            ratio = reekg.lookups[first].per_second / rdfl.lookups[first].per_second
+            out.append(f"| lookups/s, {who} / rdflib-endpoint ≥ 5× | {ratio:.1f}× | {_met(ratio >= 5)} |")
+    return out
+
+
+def _counts(text: str) -> list[int]:
+    return [int(n) for n in text.split(",") if n.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", type=_counts, default=[8, 32],
+                        help="comma-separated client counts of the throughput runs (default 8,32)")
     parser.add_argument("--seconds", type=float, default=10.0, help="counted seconds of the throughput run")
     parser.add_argument("--warmup-seconds", type=float, default=2.0)
     parser.add_argument("--trace-warmup", type=int, default=20)

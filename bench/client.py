@@ -112,6 +112,9 @@ class Connection:
         return status, body
 
 
+MAX_GET_BYTES = 4096
+
+
 @dataclass(frozen=True)
 class Target:
     """A SPARQL query operation: where it lives and how to ask it (GET, results as SPARQL JSON)."""
@@ -121,9 +124,14 @@ class Target:
     path: str
 
     def get(self, query: str, accept: str = "application/sparql-results+json") -> bytes:
+        """The request for ``query``: a GET, or a form POST when the URL would pass :data:`MAX_GET_BYTES`
+        (``oxigraph serve`` refuses request heads over 8 KiB, and the traceability query is longer)."""
         qs = urllib.parse.urlencode({"query": query})
-        return (f"GET {self.path}?{qs} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAccept: {accept}\r\n"
-                "User-Agent: reekg-bench\r\n\r\n").encode("ascii")
+        head = f"Host: {self.host}:{self.port}\r\nAccept: {accept}\r\nUser-Agent: reekg-bench\r\n"
+        if len(qs) <= MAX_GET_BYTES:
+            return f"GET {self.path}?{qs} HTTP/1.1\r\n{head}\r\n".encode("ascii")
+        return (f"POST {self.path} HTTP/1.1\r\n{head}Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(qs)}\r\n\r\n{qs}").encode("ascii")
 
 
 @dataclass
