@@ -105,10 +105,13 @@ def _serve_with_granian(settings: dict[str, Any]) -> None:
 
     for setting in REGISTRY:
         os.environ[setting.env] = str(settings[setting.name])
+    # `threads` bounds the requests in Python at once. granian's backpressure counts open connections, not
+    # requests: set to `threads`, the ninth keep-alive client of a default server was never read at all (32
+    # benchmark clients hung), so it keeps granian's own default (the backlog, 1024, per worker).
     Granian(
         "reekg.server.wsgi:create", factory=True, interface=Interfaces.WSGI,
         address=settings["host"], port=settings["port"], workers=settings["workers"],
-        blocking_threads=settings["threads"], backpressure=settings["threads"],  # requests in Python at once
+        blocking_threads=settings["threads"],
         websockets=False, log_access=False, respawn_failed_workers=True,  # reekg writes its own access log
     ).serve()
 
