@@ -30,7 +30,7 @@ from reekg import settings as settings_registry
 from reekg.loaders.namespaces import Namespaces
 from reekg.read import Backend, open_backend
 
-from . import error_responses
+from . import error_responses, sparql_fast
 from .metrics import Metrics
 
 access_log = logging.getLogger("reekg.access")
@@ -75,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
     app.register_blueprint(browse_bp)
     error_responses.register(app)
     _observe(app, metrics)
+    sparql_fast.mount(app)
     if settings["answer_cache_mb"] > 0:
         from .cache import AnswerCache
 

@@ -10,6 +10,7 @@ for a missing or ``*/*`` Accept. Nothing acceptable → :class:`NotAcceptable` n
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from werkzeug.datastructures import MultiDict
 
@@ -99,6 +100,18 @@ def negotiate(family: str, accept: str | None, params: MultiDict | None = None) 
                 raise BadRequest(f"the {name!r} parameter asks for different formats: {', '.join(values)}")
             wanted = picked.pop()
             return next(c for c in choices if c.name == wanted)
+    best = _by_accept(family, accept)
+    if best is None:
+        raise NotAcceptable(f"cannot answer in any type the Accept header allows ({accept}); "
+                            f"acceptable: {acceptable(family)}")
+    return best
+
+
+@lru_cache(maxsize=512)
+def _by_accept(family: str, accept: str | None) -> Choice | None:
+    """The best choice of ``family`` for an Accept header, None if it accepts none (remembered: clients send a
+    handful of distinct headers, and weighing one cost more than a small query's evaluation)."""
+    choices = FAMILIES[family]
     if not accept or not accept.strip():
         return choices[0]
     ranges = parse_accept(accept)
@@ -109,9 +122,6 @@ def negotiate(family: str, accept: str | None, params: MultiDict | None = None) 
         q = _quality(ranges, choice)
         if q > best_q:
             best, best_q = choice, q
-    if best is None:
-        raise NotAcceptable(f"cannot answer in any type the Accept header allows ({accept}); "
-                            f"acceptable: {acceptable(family)}")
     return best
 
 

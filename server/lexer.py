@@ -18,6 +18,8 @@ Strings, IRIs and comments are skipped exactly as the SPARQL 1.1 grammar reads t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from reekg.errors import ReekgError
 from reekg.sparql_text import QueryShape, analyse
 
@@ -46,6 +48,22 @@ def check_size(shape: QueryShape, *, max_depth: int = DEFAULT_MAX_DEPTH, max_tok
         raise RefusedQuery(f"{what} has {shape.tokens} tokens outside VALUES and DATA blocks; the limit is "
                            f"{max_tokens} (the query_max_tokens setting): put long lists of values in a VALUES "
                            "block")
+
+
+def analyse_cached(query: str, prefixes: dict[str, str]) -> QueryShape:
+    """:func:`analyse`, remembered for short query texts asked again with the same predeclared prefixes (a
+    client repeating a query, or the query page). The shape returned is shared: read it, never change it."""
+    if len(query) > _CACHED_QUERY_CHARS:
+        return analyse(query, prefixes)
+    return _analyse(query, tuple(prefixes.items()))
+
+
+_CACHED_QUERY_CHARS = 4096  # at most 512 such texts are kept: about 2 MB
+
+
+@lru_cache(maxsize=512)
+def _analyse(query: str, prefixes: tuple[tuple[str, str], ...]) -> QueryShape:
+    return analyse(query, dict(prefixes))
 
 
 def _allowed(iri: str | None, allow: tuple[str, ...]) -> bool:
@@ -77,5 +95,5 @@ def check(shape: QueryShape, *, store_graphs: frozenset[str], allow: tuple[str, 
                                    "does not name it)")
 
 
-__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_TOKENS", "QueryShape", "RefusedQuery", "analyse", "check",
-           "check_size"]
+__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_TOKENS", "QueryShape", "RefusedQuery", "analyse", "analyse_cached",
+           "check", "check_size"]

@@ -11,9 +11,15 @@ Extensions: ``timeout`` (seconds, may only lower the ``query_timeout`` setting),
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
 import pyoxigraph as ox
 from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Request
 
 from reekg import formats
 from reekg.errors import (
@@ -26,8 +32,9 @@ from reekg.errors import (
     UnsupportedMediaType,
     UriTooLong,
 )
+from reekg.loaders.namespaces import Namespaces
 from reekg.read import Backend
-from reekg.read.jobs import Job
+from reekg.read.jobs import Job, Reply
 
 from . import conneg, lexer, ui
 
@@ -36,13 +43,16 @@ bp = Blueprint("sparql", __name__)
 _FAMILY_OF_FORM = {"SELECT": "solutions", "ASK": "boolean", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
 SD = "http://www.w3.org/ns/sparql-service-description#"
 FORMATS = formats.W3C_FORMATS
+# An error the lean front (reekg.server.sparql_fast) met after running a query: the view raises it, so that the
+# one error mapping (reekg.server.error_responses) answers it. A WSGI environ key no client can set.
+FAILED = "reekg.sparql.failed"
 
 
 def _backend() -> Backend:
     return current_app.extensions["reekg.backend"]
 
 
-def _read_request(max_bytes: int) -> tuple[MultiDict, str | None]:
+def _read_request(request: Request, max_bytes: int) -> tuple[MultiDict, str | None]:
     """The protocol parameters (from URL and/or form) and the query, checked for conflicts."""
     if len(request.query_string) > max_bytes:
         raise UriTooLong(f"query string too long: the limit is {max_bytes} bytes; POST the query instead")
@@ -120,10 +130,21 @@ def _inside(shape: lexer.QueryShape, graphs: frozenset[str], base: str) -> froze
     return graphs | named
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A query ready to run: the job and its time limit."""
+
+    job: Job
+    timeout: float
+
+
 @bp.route("/sparql", methods=["GET", "POST"])
 def query() -> Response:
     metrics = current_app.extensions["reekg.metrics"]
     try:
+        failed = request.environ.pop(FAILED, None)
+        if failed is not None:
+            raise failed
         return _query()
     except ServiceError as exc:
         metrics.reject(exc.metric)
@@ -132,19 +153,34 @@ def query() -> Response:
 
 def _query() -> Response:
     settings = current_app.config["REEKG"]
-    ns = current_app.extensions["reekg.namespaces"]
-    params, text = _read_request(settings["max_request_bytes"])
-    if text is None:
+    backend = _backend()
+    planned = plan(request, settings, current_app.extensions["reekg.namespaces"], backend)
+    if planned is None:
         if request.method == "POST":
             raise BadRequest("no query: send a `query` parameter or an application/sparql-query body")
+        params = _read_request(request, settings["max_request_bytes"])[0]
         if ui.prefers_html(request.headers.get("Accept"), params):
             return ui.query_page()  # a browser: the query page (issue 3, item 6)
         return service_description(params)
+    reply = backend.execute(planned.job, planned.timeout)
+    body, headers = answer(reply, settings["max_rows"])
+    if reply.truncated:
+        current_app.extensions["reekg.metrics"].count_truncated()
+    return Response(body, headers=headers)
+
+
+def plan(request: Request, settings: Mapping[str, Any], ns: Namespaces, backend: Backend) -> Planned | None:
+    """The job a query request asks for, checked (parameters, the lexer's gate, the dataset, the format), or
+    None when it has no query. Raises the :mod:`reekg.errors` error a bad request answers with. Shared by the
+    Flask view and the lean front (:mod:`reekg.server.sparql_fast`), so both read a request alike."""
+    params, text = _read_request(request, settings["max_request_bytes"])
+    if text is None:
+        return None
     timeout = _timeout(params, settings["query_timeout"])
     allow = tuple(settings["outbound_allow"].split())
-    snapshot = _backend().snapshot()
-    prefixes = ns.prefixes()
-    shape = lexer.analyse(text, prefixes)
+    snapshot = backend.snapshot()
+    prefixes = _prefixes(ns)
+    shape = lexer.analyse_cached(text, prefixes)
     try:
         lexer.check(shape, store_graphs=_inside(shape, snapshot.graphs, ns.base), allow=allow,
                     max_depth=settings["query_max_depth"], max_tokens=settings["query_max_tokens"])
@@ -163,6 +199,7 @@ def _query() -> Response:
         fallback = conneg.negotiate_answer(other, accept, params)
     except ServiceError:
         fallback = conneg.FAMILIES[other][0]
+    host_url, base_url = _urls(request)
     job = Job(
         query=text,
         result_format=chosen.name if family != "graph" else fallback.name,
@@ -172,23 +209,49 @@ def _query() -> Response:
         default_graphs=default_graphs,
         named_graphs=named_graphs,
         prefixes=prefixes,
-        truncation_link=request.host_url + "sparql#truncated",
-        base_iri=request.base_url,
+        truncation_link=host_url + "sparql#truncated",
+        base_iri=base_url,
     )
-    reply = _backend().execute(job, timeout)
+    return Planned(job, timeout)
+
+
+@lru_cache(maxsize=8)
+def _prefixes(ns: Namespaces) -> dict[str, str]:
+    """The predeclared prefixes of ``ns``, built once (they are fixed by the base; nothing mutates them)."""
+    return ns.prefixes()
+
+
+_URL_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO")
+_urls_seen: dict[tuple, tuple[str, str]] = {}
+
+
+def _urls(request: Request) -> tuple[str, str]:
+    """werkzeug's ``host_url`` and ``base_url`` of the request, remembered by the environ values they are made
+    of (computing them cost as much as a small lookup's evaluation); at most 64 are kept."""
+    key = tuple(request.environ.get(name) for name in _URL_KEYS)
+    urls = _urls_seen.get(key)
+    if urls is None:
+        urls = (request.host_url, request.base_url)
+        if len(_urls_seen) >= 64:
+            _urls_seen.clear()
+        _urls_seen[key] = urls
+    return urls
+
+
+def answer(reply: Reply, max_rows: int) -> tuple[bytes, list[tuple[str, str]]]:
+    """The body and headers of a query's answer (Content-Type, ``Vary``, the build, a truncation); raises the
+    error a failed query answers with."""
     if not reply.ok:
         if reply.error == "syntax":
             raise QueryError(f"SPARQL syntax error: {reply.message}")
         raise ServiceFailure(f"query failed ({reply.error}): {reply.message}")
     choice = next(c for c in conneg.FAMILIES[reply.kind] if c.name == reply.format)
-    response = Response(reply.body, content_type=choice.content_type)
-    response.vary.add("Accept")
+    headers = [("Content-Type", choice.content_type), ("Content-Length", str(len(reply.body))), ("Vary", "Accept")]
     if reply.build_id:
-        response.headers["Reekg-Build"] = reply.build_id
+        headers.append(("Reekg-Build", reply.build_id))
     if reply.truncated:
-        response.headers["Reekg-Truncated"] = f"true; limit={settings['max_rows']}"
-        current_app.extensions["reekg.metrics"].count_truncated()
-    return response
+        headers.append(("Reekg-Truncated", f"true; limit={max_rows}"))
+    return reply.body, headers
 
 
 def service_description(params: MultiDict) -> Response:
