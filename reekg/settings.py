@@ -48,8 +48,10 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("workers", int, 1, "HTTP worker processes; caps and metrics are per worker process."),
     Setting("threads", int, 8, "Threads per HTTP worker process that run the app."),
     Setting("query_workers", int, 2,
-            "Query worker processes per HTTP worker; each holds the graph in memory and is killed at its "
-            "time limit."),
+            "Query worker processes per HTTP worker; each is killed at its time limit."),
+    Setting("query_memory_mb", int, 256,
+            "A served store up to this size on disk is copied into each query worker's memory; a larger one is "
+            "read on disk, one copy shared by every worker (memory stays flat as workers are added). 0 = on disk."),
     Setting("query_timeout", float, 10.0, "Time limit of one query in seconds; a client may only lower it."),
     Setting("max_rows", int, 10000, "Most rows (or triples) one answer carries; a longer one is cut and says so."),
     Setting("answer_max_rows", int, 200_000,

@@ -136,6 +136,12 @@ def run(store: ox.Store, job: Job, build_id: str | None = None) -> Reply:
     return on_engine_stack(lambda: _run(store, job, build_id))
 
 
+def run_here(store: ox.Store, job: Job, build_id: str | None = None) -> Reply:
+    """:func:`run` on the calling thread, which must have :data:`ENGINE_STACK_BYTES` of stack (a query
+    worker's own thread)."""
+    return _run(store, job, build_id)
+
+
 def _run(store: ox.Store, job: Job, build_id: str | None) -> Reply:
     kwargs: dict[str, Any] = {"prefixes": job.prefixes or None, "base_iri": job.base_iri}
     if job.substitutions:

@@ -1,9 +1,11 @@
-"""The embedded store's query backend: a pool of killable worker processes, each holding the graph in memory.
+"""The embedded store's query backend: a pool of killable worker processes.
 
 pyoxigraph has no timeout or cancellation in its Python API, so a query that must stop is run where it can
 be stopped: in a worker process that the pool kills (and replaces) when the time limit passes. Each worker
-holds an in-memory copy of the current on-disk store (aggregates run 3–5× faster in memory, per
-FIELD-NOTES.md) and reloads it when ``home/current`` points at a new build.
+holds an in-memory copy of a small store (up to the ``query_memory_mb`` setting on disk), or opens a larger
+one read-only on disk: at 10^6 quads a copy took ~480 MiB per worker (1.4 GiB served with two), while the trace
+query ran ~1.5× and a grouped count no slower on disk (issue 13). It reopens the store when ``home/current``
+points at a new build.
 
 Workers are started with the ``forkserver`` context: never ``fork`` from a threaded server.
 """
@@ -14,6 +16,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 from dataclasses import dataclass
@@ -26,7 +29,7 @@ import pyoxigraph as ox
 from reekg.errors import Busy, NotReady, QueryTimeout, ServiceFailure
 from reekg.loaders.store import MANIFEST, StoreHome
 
-from .jobs import Job, Reply, Snapshot, run
+from .jobs import ENGINE_STACK_BYTES, Job, Reply, Snapshot, run_here
 
 log = logging.getLogger("reekg.server")
 
@@ -46,16 +49,17 @@ class Catalog:
 
     def __init__(self, home: StoreHome):
         self.home = home
+        self._pointer_path, self._home_path = str(home.pointer), str(home.home)  # read per request: no pathlib
         self._lock = threading.Lock()
         self._key: tuple[str | None, bool] | None = None
         self._snapshot: Snapshot | None = None
 
     def _pointer(self) -> tuple[str | None, bool]:
         try:
-            target = os.readlink(self.home.pointer)
+            target = os.readlink(self._pointer_path)
         except OSError:
             return None, False
-        return target, os.path.isdir(self.home.home / target)
+        return target, os.path.isdir(os.path.join(self._home_path, target))
 
     def snapshot(self) -> Snapshot:
         key = self._pointer()
@@ -86,33 +90,51 @@ class Catalog:
 
 # --- the worker process ---------------------------------------------------------------------------
 
-def _load_memory(home: StoreHome) -> tuple[ox.Store, str | None, str | None]:
-    """An in-memory copy of the current store, the pointer target it came from and its build id."""
+def store_bytes(path: Path) -> int:
+    """The size of a store's folder on disk."""
+    with os.scandir(path) as entries:
+        return sum(entry.stat().st_size for entry in entries if entry.is_file())
+
+
+def _load_store(home: StoreHome, memory_mb: int) -> tuple[ox.Store, str | None, str | None]:
+    """The current store, the pointer target it came from and its build id: copied into memory when it takes at
+    most ``memory_mb`` MiB on disk, else the on-disk store opened read-only (its pages are shared by every
+    worker through the page cache, so memory does not grow with workers; see the query_memory_mb setting)."""
     try:
         target = os.readlink(home.pointer)
     except OSError:
         target = None
     serving = home.serving()  # the same decision as the catalog's (a fallback, or none)
-    memory = ox.Store()
     if serving.path is None:
-        return memory, target, None
+        return ox.Store(), target, None
     try:
         disk = ox.Store.read_only(str(serving.path))
-        memory.bulk_load(disk.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
-        del disk
+        if store_bytes(serving.path) <= memory_mb << 20:
+            memory = ox.Store()
+            memory.bulk_load(disk.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+            disk = memory
     except (OSError, RuntimeError):  # gone or damaged since it was checked: serve nothing, the catalog says why
         return ox.Store(), target, None
-    return memory, target, serving.build_id or _build_id(serving.path)
+    return disk, target, serving.build_id or _build_id(serving.path)
 
 
-def worker_main(conn: Connection, home_path: str) -> None:
-    """Serve jobs from ``conn`` until the pool closes it. Runs in a child process."""
+def worker_main(conn: Connection, home_path: str, memory_mb: int = 1 << 20) -> None:
+    """Serve jobs from ``conn`` until the pool closes it. Runs in a child process, on one thread with the
+    engine's deep stack (see :data:`reekg.read.jobs.ENGINE_STACK_BYTES`): handing each job to another thread
+    cost a wake-up per query, as much as a small lookup's evaluation."""
+    threading.stack_size(ENGINE_STACK_BYTES)
+    serving = threading.Thread(target=_serve, args=(conn, home_path, memory_mb), name="reekg-query")
+    serving.start()
+    serving.join()
+
+
+def _serve(conn: Connection, home_path: str, memory_mb: int) -> None:
     home = StoreHome(home_path)
-    store, target, build_id = _load_memory(home)
+    store, target, build_id = _load_store(home, memory_mb)
     conn.send(("ready", build_id))
     while True:
         try:
-            job = conn.recv()
+            job = pickle.loads(conn.recv_bytes())
         except (EOFError, OSError):
             return
         try:
@@ -120,22 +142,23 @@ def worker_main(conn: Connection, home_path: str) -> None:
         except OSError:
             current = None
         if current != target:
-            store, target, build_id = _load_memory(home)
+            del store  # a read-only store is closed before the next is opened
+            store, target, build_id = _load_store(home, memory_mb)
         try:
-            reply = run(store, job, build_id)
+            reply = run_here(store, job, build_id)
         except Exception as exc:  # a bug here must not kill the worker silently
             reply = Reply(ok=False, error="internal", message=f"{type(exc).__name__}: {exc}", build_id=build_id)
         try:
-            conn.send(reply)
+            conn.send_bytes(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
         except (EOFError, OSError):
             return
 
 
 class _Worker:
-    def __init__(self, ctx: Any, home: str):
+    def __init__(self, ctx: Any, home: str, memory_mb: int):
         parent, child = ctx.Pipe(duplex=True)
         self.conn: Connection = parent
-        self.process = ctx.Process(target=worker_main, args=(child, home), daemon=True,
+        self.process = ctx.Process(target=worker_main, args=(child, home, memory_mb), daemon=True,
                                    name="reekg-query-worker")
         self.process.start()
         child.close()
@@ -196,8 +219,9 @@ class ProcessPool:
 
     def __init__(self, home: str | Path, *, workers: int = 2, max_concurrent: int = 4,
                  start_timeout: float = 120.0, on_timeout: Any = None, long_after: float = 0.5,
-                 extra: int = 2, fair: bool = True):
+                 extra: int = 2, fair: bool = True, memory_mb: int = 256):
         self.home = StoreHome(home)
+        self.memory_mb = memory_mb
         self.catalog = Catalog(self.home)
         self.size = max(1, workers)
         self.start_timeout = start_timeout
@@ -209,6 +233,9 @@ class ProcessPool:
         self._ctx.set_forkserver_preload(["reekg.read.pool"])  # respawns after a kill are then quick
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)  # a worker became idle, started or went
+        # The watcher's own wake-up: a query began to wait, or a worker went. Sharing _changed woke the
+        # watcher at every query's end (a thread switch per query) for nothing.
+        self._wake_watch = threading.Condition(self._lock)
         self._idle: list[_Worker] = []
         self._busy: dict[_Worker, _Running] = {}
         self._admitted = 0  # short queries waiting or running
@@ -231,7 +258,7 @@ class ProcessPool:
 
     def _spawn(self) -> None:
         try:
-            worker = _Worker(self._ctx, str(self.home.home))
+            worker = _Worker(self._ctx, str(self.home.home), self.memory_mb)
             ready = worker.wait_ready(self.start_timeout)
         except Exception:
             log.exception("could not start a query worker")
@@ -266,6 +293,7 @@ class ProcessPool:
         with self._lock:
             self._all.discard(worker)
             self._changed.notify_all()
+            self._wake_watch.notify()
         worker.kill()
         if restart and not self._closed:
             self.restarts += 1
@@ -301,7 +329,7 @@ class ProcessPool:
                 missing = self._top_up_locked()
             self._start(missing)
             with self._lock:
-                self._changed.wait(0.05)
+                self._wake_watch.wait(0.05)
 
     def _stop_oldest_locked(self, now: float) -> None:
         if not self._waiting or self._idle or self._starting or len(self._all) < self.size + self.extra:
@@ -326,6 +354,8 @@ class ProcessPool:
                 raise Busy("too many queries are running; try again shortly")
             self._admitted += 1
             self._waiting += 1
+            if not self._idle:
+                self._wake_watch.notify()
             try:
                 while not self._idle:
                     remaining = deadline - time.monotonic()
@@ -346,10 +376,10 @@ class ProcessPool:
         worker, running = self._acquire(timeout, deadline)
         reply: Reply | None = None
         failure: BaseException | None = None
-        try:
-            worker.conn.send(job)
+        try:  # plain pickle over the pipe: multiprocessing's own send() built a ForkingPickler per message
+            worker.conn.send_bytes(pickle.dumps(job, pickle.HIGHEST_PROTOCOL))
             if worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                reply = worker.conn.recv()
+                reply = pickle.loads(worker.conn.recv_bytes())
         except (EOFError, OSError) as exc:
             failure = exc
         with self._lock:
@@ -372,7 +402,8 @@ class ProcessPool:
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            return {"kind": "processes", "workers": self.size, "workers_ready": len(self._idle),
+            return {"kind": "processes", "workers": self.size, "memory_mb": self.memory_mb,
+                    "workers_ready": len(self._idle),
                     "workers_alive": len(self._all), "workers_starting": self._starting,
                     "queries_long": sum(1 for r in self._busy.values() if r.long),
                     "restarts": self.restarts, "stopped_long_queries": self.stopped, "fair": self.fair}
