@@ -53,7 +53,7 @@ def disk_server(tmp_path):
 
 
 def test_workers_reading_the_store_on_disk_answer_the_same(disk_server):
-    server, home = disk_server
+    server, _home = disk_server
     assert server.get("/readyz").json()["backend"]["memory_mb"] == 0
     answer = server.get(params={"query": LOOKUP}, headers={"Accept": "application/sparql-results+json"})
     assert answer.status == 200 and answer.header("Reekg-Build") == BUILD_ID
