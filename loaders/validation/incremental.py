@@ -294,6 +294,14 @@ def extract(index: Index, focus: Iterable[Node], ns: Namespaces, *, schema: Iter
                 graph.add(triple)
         return described[node]
 
+    typed: set[Node] = set()
+
+    def add_types(value: Node) -> None:
+        if value not in typed:  # the same hub (a country, a stage) is reached from many nodes
+            typed.add(value)
+            for triple in index.triples(value, RDF.type, None):
+                graph.add(triple)
+
     chains = forward_chains(ns)
     element, assignment = _r(ns, "element"), _r(ns, "ElementGroupAssignment")
     inverse = [_r(ns, name) for name in INVERSE_READS]
@@ -312,8 +320,7 @@ def extract(index: Index, focus: Iterable[Node], ns: Namespaces, *, schema: Iter
                 for reached in frontier:
                     for _, _, value in describe(reached):
                         if not isinstance(value, Literal):  # types of what they point to (sh:class)
-                            for triple in index.triples(value, RDF.type, None):
-                                graph.add(triple)
+                            add_types(value)
         if (node, RDF.type, assignment) in graph:  # ElementGroupAssignmentUnique: the same element's others
             for _, _, symbol in index.triples(node, element, None):
                 for s, _, _ in index.triples(None, element, symbol):
