@@ -225,10 +225,13 @@ class StoreHome:
             raise HomeUnavailable(f"{what} failed: the home {self.home} cannot be written ({_cause(exc)})"
                                   ) from None
 
-    def write(self, build_id: str, quads: ox.Store | Iterable[tuple[Node, Node, Node, Node] | ox.Quad],
+    def write(self, build_id: str, quads: Path | ox.Store | Iterable[tuple[Node, Node, Node, Node] | ox.Quad],
               manifest: dict[str, Any]) -> Path:
-        """Write a complete new store (an in-memory store, or rdflib or pyoxigraph quads), then make it current.
-        Nothing is switched if this raises (HomeUnavailable when the home cannot be written)."""
+        """Write a complete new store (an in-memory store, or rdflib or pyoxigraph quads, or the folder of a
+        closed on-disk store, which is moved: :meth:`adopt`), then make it current. Nothing is switched if this
+        raises (HomeUnavailable when the home cannot be written)."""
+        if isinstance(quads, Path):
+            return self.adopt(quads, build_id, manifest)
         with self.writing("writing a store"):
             self.stores.mkdir(parents=True, exist_ok=True)
             target = self.stores / build_id

@@ -2,31 +2,36 @@
 
 Every write is one transaction, run by the loaders (the only writer) under the build lock:
 
-1. load the current store's quads into an in-memory pyoxigraph Store;
-2. apply the change there (an update, or a Graph Store PUT/POST/DELETE);
-3. refuse it if it touches a reserved graph (``…/graph/inferred`` is recomputed, ``…/graph/ontology``
+1. take a working copy of the served store: on the embedded store a RocksDB checkpoint, which hard-links its
+   files (milliseconds at 10^6 triples, see :mod:`.write_targets`); on a remote store an in-memory copy;
+2. apply the change there (an update, or a Graph Store PUT/POST/DELETE), reading the graphs it can touch before
+   and after it: that difference is the write's delta. A Graph Store write, ``INSERT DATA``/``DELETE DATA`` and
+   any update that names its graphs touch only those (:mod:`.update_scope`); an update that may write wherever
+   a variable says (``GRAPH ?g`` in it, ``DROP ALL``) is compared over every graph: correct, but as slow as a
+   read of the whole store;
+3. refuse it if it touches a reserved graph (``…/graph/inferred`` is derived, ``…/graph/ontology``
    comes from files), a source graph's own provenance triples, a source graph that does not exist, or any
    graph outside ``…/graph/source/`` and ``…/graph/partner/``;
-4. recompute the inferred graph from the new asserted triples (the ontology's rules, run in the working
-   store by :func:`~.inference.infer_into`);
+4. bring the inferred graph up to date for the delta (:mod:`.inference_delta`: DRed and semi-naive rules,
+   proven equal to reasoning from scratch; the full reasoner when that proof's condition fails, see
+   :func:`.write_delta.reason`);
 5. validate asserted + inferred + ontology with the project's SHACL shapes: only the focus nodes the write
    touches (:mod:`.incremental`), or every node with the setting ``write_validation = full``;
-6. only if it conforms, publish a new store with :meth:`StoreHome.write` (a new build id; the manifest
-   names the write and its parent build). Otherwise :class:`WriteInvalid` carries the report and nothing
-   changes.
+6. only if it conforms, publish the working copy as a new build with :meth:`StoreHome.write` (a new build id;
+   the manifest names the write and its parent build, its hash and counts carried forward by the delta).
+   Otherwise :class:`WriteInvalid` carries the report, the copy is deleted and nothing changes.
 
-Publishing is write-then-switch (see :mod:`.store`): a crash at any point before the ``current`` symlink
-is replaced leaves the last committed store serving. A dry run (:func:`validate_update`, ``publish=False``)
-takes the same path and stops before step 6.
+Publishing is write-then-switch (see :mod:`.store`): the served store is never written, and a crash at any
+point before the ``current`` symlink is replaced leaves the last committed store serving. A dry run
+(:func:`validate_update`, ``publish=False``) takes the same path and stops before step 6.
 
 Where the served graph lives is a :class:`Target`, chosen by the ``store`` setting (:func:`target_for`): the
 embedded store home (:class:`EmbeddedTarget`) or a remote SPARQL 1.1 store (:class:`RemoteTarget`, issue 6).
-On a remote store, step 1 reads the graphs its meta graph lists, steps 2–5 run here as above, and step 6
-stages only the graphs the write changed (the asserted ones and, when it changed, the inferred graph) and
-switches them in with one update (:func:`.remote.publish`) — only if the remote store still serves the build
-the write read. A remote store that fails raises :class:`StoreUnavailable` (a publish that fails leaves the
-served graphs unchanged); one that another writer changed meanwhile, :class:`WriteConflict`. Writers on one
-machine are serialised by the same lock as builds, on either kind of store.
+On a remote store, step 6 stages only the graphs the write changed (the asserted ones and, when it changed, the
+inferred graph) and switches them in with one update (:func:`.remote.publish`) — only if the remote store still
+serves the build the write read. A remote store that fails raises :class:`StoreUnavailable` (a publish that
+fails leaves the served graphs unchanged); one that another writer changed meanwhile, :class:`WriteConflict`.
+Writers on one machine are serialised by the same lock as builds, on either kind of store.
 
 The default graph. Every fact here lives in a named graph, so the default graph of a write is an alias of
 one configured graph, :func:`default_write_graph` (``…/graph/partner/default``): Graph Store ``?default``
@@ -45,9 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import SH
-from rdflib.term import Node
+from rdflib import Graph
 
 from reekg import formats
 from reekg.errors import (
@@ -60,15 +63,16 @@ from reekg.errors import (
     WriteRefused,
     WriteSyntaxError,
 )
-from reekg.terms import from_oxigraph, to_oxigraph
+from reekg.terms import from_oxigraph
 
-from .build import load_shapes, new_manifest, store_statistics, union_graph
-from .inference import compile_rules, infer_into
+from .build import load_shapes, new_manifest, union_graph
 from .namespaces import Namespaces
-from .problems import Place
 from .store import StoreHome, content_hash, content_hash_update
+from .update_scope import update_graphs
 from .validation import ValidationReport, validate
-from .write_targets import EmbeddedTarget, RemoteTarget, Target, served_graphs, target_for
+from .write_delta import Reasoned, drop_empty_graphs, reason, snapshot, statistics
+from .write_report import locator, result_entries
+from .write_targets import EmbeddedTarget, RemoteTarget, Target, Working, served_graphs, target_for
 
 DEFAULT_GRAPH_NAME = "default"
 
@@ -192,59 +196,20 @@ def _check_graphs(changed: set[ox.Quad], before: set[ox.Quad], ns: Namespaces) -
     return touched
 
 
-def _result_entries(report: ValidationReport) -> list[dict[str, Any]]:
-    """The SHACL results in plain words: focus, path, value, message, severity, shape."""
-    graph, entries = report.graph, []
-
-    def shown(node: Node | None) -> str | None:
-        if node is None:
-            return None
-        if isinstance(node, Literal):
-            return str(node)
-        return node.n3(graph.namespace_manager) if isinstance(node, URIRef) else str(node)
-
-    for result in graph.subjects(SH.resultSeverity, None):
-        severity = graph.value(result, SH.resultSeverity)
-        message = graph.value(result, SH.resultMessage)
-        shape = graph.value(result, SH.sourceShape)
-        entries.append({
-            "focus": shown(graph.value(result, SH.focusNode)),
-            "path": shown(graph.value(result, SH.resultPath)),
-            "value": shown(graph.value(result, SH.value)),
-            "message": str(message) if message is not None else f"fails {shown(shape)}",
-            "severity": str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
-            "shape": shown(shape),
-        })
-    entries.sort(key=lambda e: (e["severity"] != "Violation", e["focus"] or "", e["path"] or "", e["message"]))
-    return entries
-
-
-def _locator(store: ox.Store) -> Callable[[Node, Node | None, Node | None], Place]:
-    """Place a SHACL result in the graph that describes its focus node (looked up when a result needs it)."""
-
-    def locate(focus: Node, path: Node | None, value: Node | None = None) -> Place:
-        graph = "(graph)"
-        if isinstance(focus, (URIRef, BNode)):
-            for q in store.quads_for_pattern(to_oxigraph(focus), None, None, None):
-                if isinstance(q.graph_name, ox.NamedNode):
-                    graph = q.graph_name.value
-                    break
-        return Place(graph, None, str(path) if path is not None else str(focus))
-
-    return locate
-
-
 @dataclass
 class _Working:
-    """A write's working copy: the served quads before the change and the in-memory store after it."""
+    """A write's working copy (:class:`~.write_targets.Working`) and what the write changed in it: the quads of
+    the graphs it could touch before and after the change, and the inferred graph's change."""
 
     ns: Namespaces
-    memory: ox.Store
+    copy: Working
     before: set[ox.Quad]
-    after: set[ox.Quad] = field(default_factory=set)  # the quads after the change, before reasoning
-    inferred_before: set[ox.Quad] = field(default_factory=set)
-    inferred_after: set[ox.Quad] = field(default_factory=set)
-    inferred: Any = None  # what infer_into says of the new inferred graph
+    after: set[ox.Quad] = field(default_factory=set)  # the same graphs after the change, before reasoning
+    reasoned: Reasoned | None = None
+
+    @property
+    def store(self) -> ox.Store:
+        return self.copy.store
 
     @property
     def changed(self) -> set[ox.Quad]:
@@ -254,62 +219,61 @@ class _Working:
     def inferred_node(self) -> ox.NamedNode:
         return ox.NamedNode(str(self.ns.inferred_graph))
 
+    def delta(self) -> tuple[set[ox.Quad], set[ox.Quad]]:
+        """Every quad added and removed, asserted and inferred."""
+        inferred = self.reasoned or Reasoned(set(), set(), 0, False, False)
+        return (self.after - self.before) | inferred.added, (self.before - self.after) | inferred.removed
+
 
 def transact(settings: dict[str, Any], kind: str, change: Change, *, publish: bool = True,
-             home: StoreHome | None = None, shapes: Graph | None = None, target: Target | None = None
-             ) -> WriteResult:
-    """Apply ``change`` to a copy of the served graph, check, recompute, validate and (if ``publish``)
-    publish it as a new build on ``target`` (by default the one the ``store`` setting names). Raises a
+             home: StoreHome | None = None, shapes: Graph | None = None, target: Target | None = None,
+             graphs: frozenset[str] | None = None) -> WriteResult:
+    """Apply ``change`` to a working copy of the served graph, check, reason, validate and (if ``publish``)
+    publish it as a new build on ``target`` (by default the one the ``store`` setting names). ``graphs`` names
+    every graph ``change`` can alter besides the default graph (None: it may alter any). Raises a
     :class:`WriteError`, :class:`WriteInvalid` or :class:`StoreUnavailable`; nothing changes then."""
     started = time.perf_counter()
     timings: dict[str, float] = {}
     ns = Namespaces(settings["base_iri"])
     target = target or target_for(settings, home)
-    with target.lock():
-        before, parent = target.read()
-        timings["read"] = time.perf_counter() - started
-        work, result = _apply(change, kind, ns, before, parent, timings)
+    with target.lock(), target.working() as copy:
+        timings["read"] = timings["checkpoint"] = time.perf_counter() - started
+        work, result = _apply(change, kind, ns, copy, graphs, timings)
         if not result.changed:
             result.timings = {"total": time.perf_counter() - started}
             return result
         _reason(work, timings)
         _validate(work, settings, shapes, result, timings)
         if publish:
-            _publish(work, target, parent, settings, result, timings)
+            _publish(work, target, settings, result, timings)
         timings["total"] = time.perf_counter() - started
         result.timings = timings
         return result
 
 
-def _apply(change: Change, kind: str, ns: Namespaces, before: set[ox.Quad], parent: dict[str, Any],
+def _apply(change: Change, kind: str, ns: Namespaces, copy: Working, graphs: frozenset[str] | None,
            timings: dict[str, float]) -> tuple[_Working, WriteResult]:
-    """Steps 1–3: the change applied to an in-memory copy, refused if it touches a graph no write may."""
-    memory = ox.Store()
-    memory.bulk_extend(before)
-    context = _Context(ns)
+    """Steps 1–3: the change applied to the working copy, refused if it touches a graph no write may."""
     mark = time.perf_counter()
-    change(memory, context)
+    context = _Context(ns)
+    work = _Working(ns, copy, snapshot(copy.store, graphs))
+    change(copy.store, context)
+    drop_empty_graphs(copy.store, graphs)
+    work.after = snapshot(copy.store, graphs)
     timings["apply"] = time.perf_counter() - mark
-    work = _Working(ns, memory, before, set(memory.quads_for_pattern(None, None, None, None)))
-    touched = _check_graphs(work.changed, before, ns)
-    parent_id = parent.get("build_id")
+    touched = _check_graphs(work.changed, work.before, ns)
+    parent_id = copy.parent.get("build_id")
     result = WriteResult(kind=kind, build_id=parent_id or "", parent_build_id=parent_id, changed=bool(work.changed),
-                         published=False, added=len(work.after - before), removed=len(before - work.after),
-                         graphs=touched, created=context.created)
+                         published=False, added=len(work.after - work.before),
+                         removed=len(work.before - work.after), graphs=touched, created=context.created)
     return work, result
 
 
 def _reason(work: _Working, timings: dict[str, float]) -> None:
-    """Step 4: inference again, in the working store (the same rules as a build, see .inference)."""
+    """Step 4: the inferred graph brought up to date (incrementally when that is exact, see .write_delta)."""
     mark = time.perf_counter()
-    memory, inferred_node = work.memory, work.inferred_node
-    work.inferred_before = set(memory.quads_for_pattern(None, None, None, inferred_node))
-    memory.remove_graph(inferred_node)
-    ontology = Graph()
-    for q in memory.quads_for_pattern(None, None, None, ox.NamedNode(str(work.ns.ontology_graph))):
-        ontology.add((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object)))
-    work.inferred = infer_into(memory, compile_rules(ontology), instance_prefix=str(work.ns.id), graph=inferred_node)
-    work.inferred_after = set(memory.quads_for_pattern(None, None, None, inferred_node))
+    work.reasoned = reason(work.store, work.ns, work.copy.parent, work.after - work.before,
+                           work.before - work.after)
     timings["infer"] = time.perf_counter() - mark
 
 
@@ -317,53 +281,53 @@ def _validate(work: _Working, settings: dict[str, Any], shapes: Graph | None, re
               timings: dict[str, float]) -> None:
     """Step 5: SHACL on the focus nodes the write touched (or every node); WriteInvalid if it breaks a shape."""
     mark = time.perf_counter()
-    memory, ns = work.memory, work.ns
+    store, ns = work.store, work.ns
     shapes = shapes if shapes is not None else load_shapes(ns)
-    locate = _locator(memory)
+    locate = locator(store)
     if write_validation(settings) == "full":
-        report = validate(lambda: union_graph(memory, ns), shapes, locate, store=memory)
+        report = validate(lambda: union_graph(store, ns), shapes, locate, store=store)
     else:
         # the focus nodes of every triple, asserted or inferred, that the write changed
         from .validation import StoreIndex, validate_focus
 
-        triples = {q.triple for q in work.changed if q.graph_name != work.inferred_node}
-        triples |= {q.triple for q in work.inferred_before ^ work.inferred_after}
+        added, removed = work.delta()
         changes = [(from_oxigraph(t.subject), from_oxigraph(t.predicate), from_oxigraph(t.object))
-                   for t in triples]
-        report = validate_focus(StoreIndex(memory), shapes, locate, ns, changes=changes,
-                                full_graph=lambda: union_graph(memory, ns)).report
+                   for t in {q.triple for q in added | removed}]
+        report = validate_focus(StoreIndex(store), shapes, locate, ns, changes=changes,
+                                full_graph=lambda: union_graph(store, ns)).report
     timings["validate"] = time.perf_counter() - mark
-    results = _result_entries(report)
+    results = result_entries(report)
     result.report = report
     result.warnings = [r for r in results if r["severity"] != "Violation"]
     if not report.conforms:
         raise WriteInvalid(report, results)
 
 
-def _publish(work: _Working, target: Target, parent: dict[str, Any], settings: dict[str, Any],
-             result: WriteResult, timings: dict[str, float]) -> None:
+def _publish(work: _Working, target: Target, settings: dict[str, Any], result: WriteResult,
+             timings: dict[str, float]) -> None:
     """Step 6: the new build, its manifest naming the write and its parent, published on ``target``."""
     mark = time.perf_counter()
-    memory, parent_id = work.memory, result.parent_build_id
-    quads = list(memory)
-    added = (work.after - work.before) | (work.inferred_after - work.inferred_before)
-    removed = (work.before - work.after) | (work.inferred_before - work.inferred_after)
+    parent, parent_id, reasoned = work.copy.parent, result.parent_build_id, work.reasoned
+    assert reasoned is not None
+    added, removed = work.delta()
     digest = (content_hash_update(parent["content_sha256"], added=added, removed=removed)
-              if parent.get("content_sha256") else content_hash(quads))
+              if parent.get("content_sha256") else content_hash(work.store))
     manifest = new_manifest(
         digest, work.ns, result.report, validation=write_validation(settings),
         **{k: v for k, v in parent.items() if k == "rows_per_table"},
-        inferred=work.inferred, **store_statistics(memory, work.ns),
+        inferred=reasoned.count, inference_local=reasoned.local,
+        **statistics(work.store, work.ns, parent, added, removed),
         write={"kind": result.kind, "parent_build_id": parent_id, "added": result.added,
                "removed": result.removed, "graphs": result.graphs},
     )
     build_id = manifest["build_id"]
     changed_graphs = {q.graph_name.value for q in work.changed if isinstance(q.graph_name, ox.NamedNode)}
-    if work.inferred_before != work.inferred_after:
+    if reasoned.added or reasoned.removed:
         changed_graphs.add(work.inferred_node.value)
-    target.publish(build_id, quads, {**manifest, "timings_s": timings}, parent_id=parent_id,
+    timings["manifest"] = time.perf_counter() - mark
+    target.publish(build_id, work.copy, {**manifest, "timings_s": timings}, parent_id=parent_id,
                    changed=changed_graphs)
-    timings["write"] = time.perf_counter() - mark
+    timings["write"] = timings["publish"] = time.perf_counter() - mark
     result.build_id, result.published = build_id, True
 
 
@@ -408,7 +372,12 @@ def apply_update(settings: dict[str, Any], update_text: str, *, publish: bool = 
     resolve against ``base_iri`` (the service passes its endpoint's URL); without one they are an error.
 
     The caller gates outbound requests first (LOAD and SERVICE make pyoxigraph fetch)."""
-    return transact(settings, "update", _update_change(update_text, base_iri), publish=publish, **kwargs)
+    ns = Namespaces(settings["base_iri"])
+    graphs = update_graphs(update_text, ns.prefixes())
+    if graphs is not None:
+        graphs |= {default_write_graph(ns)}  # the default graph is written back to it
+    return transact(settings, "update", _update_change(update_text, base_iri), publish=publish, graphs=graphs,
+                    **kwargs)
 
 
 def validate_update(settings: dict[str, Any], update_text: str, **kwargs: Any) -> WriteResult:
@@ -443,7 +412,7 @@ def graph_put(settings: dict[str, Any], graph: str | None, data: bytes, content_
             store.remove(q)
         store.bulk_extend(quads)
 
-    return transact(settings, "graph-put", change, publish=publish, **kwargs)
+    return transact(settings, "graph-put", change, publish=publish, graphs=frozenset({target.value}), **kwargs)
 
 
 def graph_post(settings: dict[str, Any], graph: str | None, data: bytes, content_type: str | None, *,
@@ -463,7 +432,8 @@ def graph_post(settings: dict[str, Any], graph: str | None, data: bytes, content
         context.created = not dataset and not _triples(store, target)
         store.bulk_extend(quads)
 
-    return transact(settings, "graph-post", change, publish=publish, **kwargs)
+    graphs = frozenset({target.value} | {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)})
+    return transact(settings, "graph-post", change, publish=publish, graphs=graphs, **kwargs)
 
 
 def graph_delete(settings: dict[str, Any], graph: str | None, *, publish: bool = True,
@@ -479,7 +449,7 @@ def graph_delete(settings: dict[str, Any], graph: str | None, *, publish: bool =
         for q in old:
             store.remove(q)
 
-    return transact(settings, "graph-delete", change, publish=publish, **kwargs)
+    return transact(settings, "graph-delete", change, publish=publish, graphs=frozenset({target.value}), **kwargs)
 
 
 __all__ = [

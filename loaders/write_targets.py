@@ -1,11 +1,19 @@
-"""Where a validated write (:mod:`.transact`) reads the served graph and publishes the new build: the embedded
-stores under ``home`` or a remote SPARQL store, behind one :class:`Target` protocol."""
+"""Where a validated write (:mod:`.transact`) gets its working copy of the served graph and publishes the new
+build: the embedded stores under ``home`` or a remote SPARQL store, behind one :class:`Target` protocol.
+
+On the embedded store the working copy is a RocksDB checkpoint of the served store (issue 13):
+:meth:`pyoxigraph.Store.backup` hard-links its immutable SST files into a scratch folder beside it, so a copy of
+10^6 triples takes milliseconds; the write changes only that copy, which becomes the new build's folder (a new
+build id, ``current`` switched last, exactly as a build is published). The served store is never opened for
+writing. A remote store is read into an in-memory store, as before."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,22 +27,33 @@ from .remote_store import publish as remote_publish
 from .store import MANIFEST, StoreHome
 
 
+@dataclass
+class Working:
+    """A write's working copy: a store holding the served graph (then the change), the served build's manifest,
+    and the checkpoint folder it lives in (None for an in-memory copy)."""
+
+    store: ox.Store
+    parent: dict[str, Any]
+    folder: Path | None = None
+
+
 class Target(Protocol):
-    """Where the served graph lives, as a write sees it: read it, name its graphs, publish a new build."""
+    """Where the served graph lives, as a write sees it: copy it, name its graphs, publish a new build."""
 
     def lock(self) -> AbstractContextManager[Any]:
         """Held for the whole transaction: one writer (or build) at a time."""
 
-    def read(self) -> tuple[set[ox.Quad], dict[str, Any]]:
-        """Every served quad and the manifest of the build they belong to (FileNotFoundError before any)."""
+    def working(self) -> AbstractContextManager[Working]:
+        """A working copy of the served graph (FileNotFoundError before any build), discarded on leaving unless
+        it was published."""
 
     def graphs(self) -> frozenset[str]:
         """The named graphs served now (empty before the first build)."""
 
-    def publish(self, build_id: str, quads: list[ox.Quad], manifest: dict[str, Any], *, parent_id: str | None,
+    def publish(self, build_id: str, work: Working, manifest: dict[str, Any], *, parent_id: str | None,
                 changed: set[str]) -> None:
-        """Make ``quads`` the served graph, all or nothing; ``changed`` names the graphs that differ from the
-        build ``parent_id`` the write read."""
+        """Make the working copy the served graph, all or nothing; ``changed`` names the graphs that differ
+        from the build ``parent_id`` the write read."""
 
 
 class EmbeddedTarget:
@@ -46,12 +65,22 @@ class EmbeddedTarget:
     def lock(self) -> AbstractContextManager[Any]:
         return build_lock(self.home.home)
 
-    def read(self) -> tuple[set[ox.Quad], dict[str, Any]]:
+    @contextmanager
+    def working(self) -> Iterator[Working]:
         path = self.home.require()  # the store served now (HomeUnavailable when none opens)
-        disk = ox.Store.read_only(str(path))
-        quads = set(disk.quads_for_pattern(None, None, None, None))
-        del disk
-        return quads, json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        parent = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        scratch = self.home.scratch()
+        work = None
+        try:
+            folder = scratch / "store"
+            with self.home.writing("copying the served store"):
+                ox.Store.read_only(str(path)).backup(str(folder))
+                work = Working(ox.Store(str(folder)), parent, folder)
+            yield work
+        finally:
+            if work is not None:
+                work.store = None  # type: ignore[assignment]  # closes RocksDB
+            shutil.rmtree(scratch, ignore_errors=True)  # empty once published: the store moved to stores/
 
     def graphs(self) -> frozenset[str]:
         serving = self.home.serving()
@@ -65,9 +94,13 @@ class EmbeddedTarget:
         del store
         return graphs
 
-    def publish(self, build_id: str, quads: list[ox.Quad], manifest: dict[str, Any], *, parent_id: str | None,
+    def publish(self, build_id: str, work: Working, manifest: dict[str, Any], *, parent_id: str | None,
                 changed: set[str]) -> None:
-        self.home.write(build_id, quads, manifest)
+        assert work.folder is not None
+        with self.home.writing("writing a store"):
+            work.store.flush()
+        work.store = None  # type: ignore[assignment]  # closes RocksDB before the folder is published
+        self.home.write(build_id, work.folder, manifest)
         with self.home.writing("pruning old stores"):
             self.home.prune()
 
@@ -99,20 +132,25 @@ class RemoteTarget:
     def _meta(self) -> dict[str, Any] | None:
         return self._call(lambda: self.remote.meta(self.base), "reading the remote store")
 
-    def read(self) -> tuple[set[ox.Quad], dict[str, Any]]:
+    @contextmanager
+    def working(self) -> Iterator[Working]:
         quads, meta = self._call(lambda: served_quads(self.remote, self.base), "reading the remote store")
         if meta is None:
             raise FileNotFoundError(f"nothing has been published to the remote store at {self.remote.describe()} "
                                     "yet: run `reekg build` with store = sparql")
-        return set(quads), {**meta.get("manifest", {}), "build_id": meta["build_id"]}
+        memory = ox.Store()
+        memory.bulk_extend(quads)
+        yield Working(memory, {**meta.get("manifest", {}), "build_id": meta["build_id"]})
 
     def graphs(self) -> frozenset[str]:
         return frozenset((self._meta() or {}).get("graphs", []))
 
-    def publish(self, build_id: str, quads: list[ox.Quad], manifest: dict[str, Any], *, parent_id: str | None,
+    def publish(self, build_id: str, work: Working, manifest: dict[str, Any], *, parent_id: str | None,
                 changed: set[str]) -> None:
-        staged = [q for q in quads if q.graph_name.value in changed]  # type: ignore[union-attr]
-        kept = {q.graph_name.value for q in quads} - changed  # type: ignore[union-attr]
+        graphs = {g.value for g in work.store.named_graphs() if isinstance(g, ox.NamedNode)}
+        staged = [q for g in sorted(changed & graphs) for q in work.store.quads_for_pattern(None, None, None,
+                                                                                         ox.NamedNode(g))]
+        kept = graphs - changed
         self._call(lambda: remote_publish(self.remote, self.base, build_id, staged, manifest, keep=kept,
                                           expect_build=parent_id), "publishing the write")
 
