@@ -2,7 +2,9 @@
 
 At each size: ``reekg synth`` writes the synthetic network; ``reekg build --add … --validate none`` loads it
 with the curated tables (mapping, OWL RL inference, store write); worker processes then time, against the built
-on-disk store, focus-node validation of a 100-triple write, full validation as ``reekg build --validate full``
+on-disk store, focus-node validation of a 100-triple write, that write validated and published end to end on a
+copy of the home (``INSERT DATA`` and its ``DELETE DATA``, split into checkpoint, apply, inference, validation
+and publish: issue 13), full validation as ``reekg build --validate full``
 runs it (SHACL-SPARQL in pyoxigraph, the rest in pySHACL: ``loaders/validation/sparql_constraints.py``) and,
 where affordable, full validation in pySHACL alone (the reference), so the ratio shows. Every step runs in its own
 process under ``/usr/bin/time -v`` for its peak RSS. Prints a markdown table with the machine, versions and date.
@@ -77,9 +79,51 @@ def _write_100(ns):
     return added
 
 
+def write_worker(home: str) -> None:
+    """Time a validated write of :func:`_write_100` end to end (``INSERT DATA`` into a partner graph, then the
+    ``DELETE DATA`` that takes it back) on a copy of ``home``, with the phases of each (issue 13)."""
+    import shutil
+
+    from reekg import settings as settings_registry
+    from reekg.loaders import transact
+    from reekg.loaders.build import load_shapes
+    from reekg.loaders.namespaces import Namespaces
+
+    ns = Namespaces()
+    copy = Path(tempfile.mkdtemp(prefix="write-", dir=Path(home).parent)) / "home"
+    shutil.copytree(home, copy, symlinks=True)
+    try:
+        settings = settings_registry.load({"home": str(copy)}, environ={})
+        shapes = load_shapes(ns)
+        body = " ".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in _write_100(ns))
+        graph = ns.partner_graph("bench")
+        out = {}
+        for verb in ("INSERT", "DELETE"):
+            started = time.perf_counter()
+            result = transact.apply_update(settings, f"{verb} DATA {{ GRAPH <{graph}> {{ {body} }} }}", shapes=shapes)
+            out[verb.lower()] = {"s": time.perf_counter() - started, "triples": result.added + result.removed,
+                                 **{k: result.timings.get(k, 0.0) for k in WRITE_PHASES}}
+        print(json.dumps(out))
+    finally:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+
+
+# The phases of a write (loaders/transact.py's timings), as the table names them.
+WRITE_PHASES = {"checkpoint": "checkpoint", "apply": "apply", "infer": "inference", "validate": "validation",
+                "publish": "publish"}
+
+
+def _write_cell(write: dict) -> str:
+    return f"{write['s']:.2f} ({' / '.join(f'{write[k]:.2f}' for k in WRITE_PHASES)})"
+
+
 def worker(home: str, mode: str) -> None:
     """Time one validation of the current store in ``home``: ``incremental`` (a 100-triple write), ``full``
-    (the build's full validation) or ``pyshacl`` (full validation in pySHACL alone)."""
+    (the build's full validation) or ``pyshacl`` (full validation in pySHACL alone); ``write`` times a whole
+    validated write instead (:func:`write_worker`)."""
+    if mode == "write":
+        write_worker(home)
+        return
     import pyoxigraph as ox
     from rdflib import Graph
 
@@ -93,7 +137,7 @@ def worker(home: str, mode: str) -> None:
     ns = Namespaces()
     shapes = load_shapes(ns)
     store = ox.Store.read_only(str(StoreHome(home).current()))
-    locate = lambda focus, path: Place("(graph)", None, str(focus))  # noqa: E731
+    locate = lambda focus, path, value=None: Place("(graph)", None, str(focus))  # noqa: E731
     out: dict[str, float | int | bool] = {}
     if mode == "incremental":
         base = StoreIndex(store)
@@ -164,7 +208,7 @@ def main(argv: list[str] | None = None) -> None:
                                                "--json"])
             manifest = json.loads(out)
             measured, rss = {}, {}
-            for mode, limit in (("incremental", float("inf")), ("full", args.full_max),
+            for mode, limit in (("incremental", float("inf")), ("write", float("inf")), ("full", args.full_max),
                                 ("pyshacl", min(args.full_max, args.pyshacl_max))):
                 if size <= limit:
                     wall, rss[mode], out = _run([PYTHON, "-m", "bench.scale", "--worker", str(home), mode])
@@ -174,8 +218,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Machine: {_machine()}\n")
     print("| target N | synth triples | quads in store | synth s (RSS MiB) | build --validate none s | build triples/s "
           "| build RSS MiB | assemble s | write s | full SHACL s (RSS MiB) | pySHACL alone s (RSS MiB) | ratio "
-          "| incremental (100-triple write) s | focus nodes / subgraph triples | incremental RSS MiB |")
-    print("| --- " * 15 + "|")
+          "| incremental (100-triple write) s | focus nodes / subgraph triples | incremental RSS MiB "
+          "| validated 100-triple write s (checkpoint / apply / inference / validation / publish) | its delete s |")
+    print("| --- " * 17 + "|")
     for size, triples, m, ws, rs, wb, rb, v, rss in rows:
         t = m["timings_s"]
         ratio = f"{v['pyshacl']['s'] / v['full']['s']:.1f}×" if "full" in v and "pyshacl" in v else "—"
@@ -184,7 +229,8 @@ def main(argv: list[str] | None = None) -> None:
               f"| {rb:.0f} | {t['assemble']:.1f} | {t.get('write', 0):.1f} | {_full(v, rss, 'full')} "
               f"| {_full(v, rss, 'pyshacl')} "
               f"| {ratio} | {inc['incremental_s']:.2f} | {inc['incremental_focus']} / {inc['incremental_subgraph']} "
-              f"| {rss['incremental']:.0f} |")
+              f"| {rss['incremental']:.0f} | {_write_cell(v['write']['insert'])} "
+              f"| {_write_cell(v['write']['delete'])} |")
 
 
 if __name__ == "__main__":
