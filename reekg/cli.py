@@ -286,10 +286,7 @@ def _short(term: Any, ns: Any) -> str:
     if term is None:
         return ""
     if isinstance(term, ox.NamedNode):
-        for prefix, iri in ns.prefixes().items():
-            if term.value.startswith(iri):
-                return f"{prefix}:{term.value[len(iri):]}"
-        return f"<{term.value}>"
+        return ns.shorten(term.value) or f"<{term.value}>"
     if isinstance(term, ox.Literal):
         return term.value + (f"@{term.language}" if term.language else "")
     return str(term)

@@ -29,6 +29,7 @@ from flask import Blueprint, Response, current_app, request, url_for
 
 from reekg.errors import BadParameter, NotFound
 from reekg.loaders.diff import diff
+from reekg.loaders.namespaces import shorten
 from reekg.loaders.releases import Release, dumps_dir, list_releases
 from reekg.loaders.store import MANIFEST, StoreHome
 
@@ -158,9 +159,7 @@ def _term(term: Any, prefixes: dict[str, str]) -> dict[str, Any]:
 
 
 def _prefixed(iri: str, prefixes: dict[str, str]) -> str:
-    from .ui import prefixed
-
-    return prefixed(iri, prefixes) or f"<{iri}>"
+    return shorten(iri, prefixes, strict=True) or f"<{iri}>"
 
 
 def robot_changes(ident: str, compared: Comparison) -> dict[str, Any]:

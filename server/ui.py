@@ -28,6 +28,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from werkzeug.datastructures import MultiDict
 
 from reekg.errors import BadParameter
+from reekg.loaders.namespaces import shorten
 from reekg.questions import questions
 from reekg.questions.library import library
 
@@ -182,20 +183,10 @@ def vocabulary(base: str) -> dict[str, Any]:
         label, comment = row["label"], row["comment"]
         if any(t["iri"] == iri for t in terms[row["kind"].value]):
             continue  # declared twice (an owl:Class that is also an rdfs:Class)
-        terms[row["kind"].value].append({"iri": iri, "prefixed": prefixed(iri, prefixes),
+        terms[row["kind"].value].append({"iri": iri, "prefixed": shorten(iri, prefixes, strict=True),
                                          "label": label.value if label else None,
                                          "comment": comment.value if comment else None})
     return {"prefixes": prefixes, "classes": terms["class"], "properties": terms["property"]}
-
-
-def prefixed(iri: str, prefixes: dict[str, str]) -> str | None:
-    """``iri`` as a prefixed name under the longest matching namespace, when its local part is a plain name."""
-    best = max((p for p, ns in prefixes.items() if iri.startswith(ns)), key=lambda p: len(prefixes[p]),
-               default=None)
-    if best is None:
-        return None
-    local = iri[len(prefixes[best]):]
-    return f"{best}:{local}" if local and all(c.isalnum() or c in "_-." for c in local) else None
 
 
 def query_page() -> Response:

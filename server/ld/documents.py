@@ -233,11 +233,7 @@ def view_term(term: Any, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
 
 def short(iri: str) -> str:
     """``prefix:local`` by the longest known namespace, else the IRI."""
-    best = None
-    for prefix, namespace in ns().prefixes().items():
-        if iri.startswith(namespace) and (best is None or len(namespace) > len(best[1])):
-            best = (prefix, namespace)
-    return f"{best[0]}:{iri[len(best[1]):]}" if best else iri
+    return ns().shorten(iri) or iri
 
 
 def provenance(graph: ox.NamedNode) -> dict[str, Any]:

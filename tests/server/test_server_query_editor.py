@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from html.parser import HTMLParser
 
-from reekg.loaders.namespaces import Namespaces
-from reekg.server.ui import editor_text, groups, prefixed
+from reekg.loaders.namespaces import Namespaces, shorten
+from reekg.server.ui import editor_text, groups
 
 ONTOLOGY = "https://w3id.org/reekg/ontology#"
 
@@ -118,9 +118,11 @@ def test_groups_place_each_query_once_in_the_first_question_that_runs_it():
 
 def test_prefixed_names_use_the_longest_namespace_and_only_plain_local_names():
     prefixes = Namespaces().prefixes()
-    assert prefixed("https://w3id.org/reekg/id/element/Dy", prefixes) == "element:Dy"
-    assert prefixed("https://w3id.org/reekg/id/element/a b", prefixes) is None
-    assert prefixed("https://example.org/x", prefixes) is None
+    assert shorten("https://w3id.org/reekg/id/element/Dy", prefixes, strict=True) == "element:Dy"  # not id:element/Dy
+    assert shorten("https://w3id.org/reekg/id/element/a b", prefixes, strict=True) is None
+    assert shorten("https://w3id.org/reekg/id/element/a b", prefixes) == "element:a b"  # for display only
+    assert shorten("https://example.org/x", prefixes) is None
+    assert Namespaces("https://example.org/kg/").shorten("https://example.org/kg/id/robot/x") == "robot:x"
 
 
 def test_the_query_page_has_the_site_navigation(client):
