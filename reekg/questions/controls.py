@@ -10,15 +10,20 @@ from .core import Answers, Query, Row
 
 
 def controls(a: Answers, on: str, robot: str | None = None) -> tuple[dict[str, list[Row]], Query]:
-    """Each controlled element's measures on ``on`` with their in-force statement (in-force.rq)."""
+    """Each controlled element's measures on ``on`` with their in-force statement (in-force.rq): once per build,
+    day and robot (the scenario asks for every element it cuts; the rows are never changed by an answer)."""
     params: dict[str, Any] = {"on": on}
     if robot:
         params["robot"] = robot
-    rows, query = a.run("in-force", **params)
-    by_symbol: dict[str, list[Row]] = defaultdict(list)
-    for r in rows:
-        by_symbol[r["symbol"]].append(r)
-    return dict(by_symbol), query
+
+    def read() -> tuple[dict[str, list[Row]], Query]:
+        rows, query = a.run("in-force", **params)
+        by_symbol: dict[str, list[Row]] = defaultdict(list)
+        for r in rows:
+            by_symbol[r["symbol"]].append(r)
+        return dict(by_symbol), query
+
+    return a.memo(f"in-force {on} {robot or ''}", read)
 
 
 def control_view(a: Answers, c: Row) -> Row:

@@ -107,6 +107,7 @@ class Catalog:
 
 _CACHE_LIMIT = 200_000  # entries of a catalog's lazily filled maps before they start again
 _LOOKUP_BATCH = 500  # IRIs per provenance or sources query
+_MEMO_LIMIT = 1_000  # a catalog's memos (some are per day, or per day and robot) before they start again
 
 
 class Answers:
@@ -146,9 +147,7 @@ class Answers:
         """Run ``query`` through the runner (every query goes through here: a new build id empties the
         catalog)."""
         rows, build_id = self.runner(query, params)
-        with self._lock:
-            if self._catalog is None or (build_id is not None and build_id != self._catalog.build_id):
-                self._catalog = Catalog(build_id)  # a new build: ids, sources and memos may have changed
+        self._current(build_id)  # a new build: ids, sources and memos may have changed
         return plain(rows)
 
     def catalog(self) -> Catalog:
@@ -161,8 +160,26 @@ class Answers:
         """``compute()`` once per build (kept in the catalog under ``key``)."""
         catalog = self.catalog()
         if key not in catalog.memo:
+            if len(catalog.memo) > _MEMO_LIMIT:
+                catalog.memo.clear()
             catalog.memo[key] = compute()
         return catalog.memo[key]
+
+    def start(self) -> None:
+        """Begin an answer on the build the backend serves now (its ``snapshot()``): a memo may be the first
+        thing an answer reads (the scenario's stage shares and dependencies, before any query), and one kept
+        from the build before must not answer for the new one. A runner without a backend that can say keeps
+        the catalog until a reply names a new build."""
+        snapshot = getattr(getattr(self.runner, "backend", None), "snapshot", None)
+        if callable(snapshot):
+            self._current(snapshot().build_id)
+
+    def _current(self, build_id: str | None) -> Catalog:
+        """The catalog, started again when ``build_id`` (when known) is not its build."""
+        with self._lock:
+            if self._catalog is None or (build_id is not None and build_id != self._catalog.build_id):
+                self._catalog = Catalog(build_id)
+            return self._catalog
 
     # --- ids ---------------------------------------------------------------------------------------
 

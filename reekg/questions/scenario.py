@@ -50,6 +50,9 @@ class _Supply:
     sites: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     doubtful: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=lambda: defaultdict(set))
     bases: list[Row] = field(default_factory=list)
+    # (country, element, stage) → its impact: the same for every subsystem and robot it reaches (at 10^6
+    # triples thousands of them), so judged once a request
+    impacts: dict[tuple[str, str, str], Row] = field(default_factory=dict)
 
     def site_view(self, site: str) -> Row:
         state = status_on(self.a, site, self.when)
@@ -68,10 +71,11 @@ def scenario(a: Answers, restrictions: list[dict[str, Any]], on: str | None = No
     """
     if not isinstance(restrictions, list) or not restrictions:
         raise BadParameter("restrictions", "give a non-empty list of {country, elements, stages}")
+    a.start()
     when = day(on, a.today())
     rules = [_rule(a, f"restrictions[{index}]", rule) for index, rule in enumerate(restrictions)]
     summaries, q_shares, share_rows = share_summaries(a)
-    deps, q_deps = a.run("dependencies", unverified="false")
+    deps, q_deps = a.memo("dependencies false", lambda: a.run("dependencies", unverified="false"))
     site_rows, q_sites = element_sites(a, False)
     queries = [q_shares, q_deps, q_sites, site_statuses(a)[1]]
     supply = _Supply(a, when, summaries)
@@ -135,7 +139,10 @@ def _impacts(supply: _Supply, rule: Row, symbols: set[str]) -> list[Row]:
         for stage in rule["stages"]:
             before = supply.sites.get((symbol, stage), set())
             if any(code == rule["country"] for _, code in before):
-                found.append(_impact(supply, rule["country"], symbol, stage, before))
+                key = (rule["country"], symbol, stage)
+                if key not in supply.impacts:
+                    supply.impacts[key] = _impact(supply, rule["country"], symbol, stage, before)
+                found.append(supply.impacts[key])
     return found
 
 

@@ -15,12 +15,7 @@ Summaries = dict[str, dict[str, Any] | None]
 def element_share(a: Answers, symbol: str, stage: str, country: str) -> Row | None:
     """The newest element-specific share of ``country`` at ``stage`` that counts ``symbol`` (curators'
     unverified rows only when nothing else exists), or None."""
-    shares = stage_shares(a)[0]
-    this_year = a.today().year
-    found = [r for r in shares.get(stage, []) if r.get("areaCode") == country
-             and a.local_id(r.get("shareBasis")) == "element-specific"
-             and symbol in (r.get("basisElements") or "").split()
-             and not (r.get("year") and int(str(r["year"])) > this_year)]
+    found = element_shares(a).get((stage, country, symbol))
     if not found:
         return None
     best = max(found, key=lambda r: (a.local_id(r.get("confidence")) != "unverified",
@@ -29,6 +24,24 @@ def element_share(a: Answers, symbol: str, stage: str, country: str) -> Row | No
             "elements": sorted((best.get("basisElements") or "").split()),
             "observation": a.local_id(best["observation"]), "edition": a.local_id(best["edition"]),
             "year": best.get("year"), "confidence": a.local_id(best.get("confidence")), "note": best.get("note")}
+
+
+def element_shares(a: Answers) -> dict[tuple[str, str, str], list[Row]]:
+    """The element-specific share rows of past years by (stage, country, element), in the query's order: once
+    per build and year (a scenario asks for one per impact, and at 10^6 triples a stage has ~17,000 rows)."""
+    this_year = a.today().year
+
+    def index() -> dict[tuple[str, str, str], list[Row]]:
+        found: dict[tuple[str, str, str], list[Row]] = defaultdict(list)
+        for stage, rows in stage_shares(a)[0].items():
+            for r in rows:
+                if (r.get("areaCode") and a.local_id(r.get("shareBasis")) == "element-specific"
+                        and not (r.get("year") and int(str(r["year"])) > this_year)):
+                    for symbol in dict.fromkeys((r.get("basisElements") or "").split()):
+                        found[(stage, r["areaCode"], symbol)].append(r)
+        return dict(found)
+
+    return a.memo(f"element-shares {this_year}", index)
 
 
 def stage_shares(a: Answers) -> tuple[dict[str, list[Row]], Query, list[Row]]:
