@@ -82,7 +82,7 @@ def scenario(a: Answers, restrictions: list[dict[str, Any]], on: str | None = No
     for r in site_rows:
         (supply.doubtful if r.get("stageUnverified") else supply.sites)[(r["symbol"], a.local_id(r["stage"]))].add(
             (r["site"], r.get("countryCode") or ""))
-    uses = _uses(a, deps)
+    uses = a.memo("scenario uses", lambda: _uses(a, deps))
     results: dict[str, list[Row]] = {"subsystem": [], "robot": []}
     affected: set[str] = set()
     for (kind, ident), symbols in sorted(uses.items()):
@@ -95,9 +95,12 @@ def scenario(a: Answers, restrictions: list[dict[str, Any]], on: str | None = No
         restores[symbol] = _restoring(a, symbol, when, restricted)
         queries += [a.queries["substitutes"], a.queries["in-force"]]
     data = {"subsystems": results["subsystem"], "robots": results["robot"], "substitutes": restores}
-    return a.answer(data, list({q.name: q for q in queries}.values()), share_rows + site_rows, restrictions=rules,
-                    on=when, changesStoredGraph=False, assumptions=_assumptions(supply),
-                    gaps=gaps(a, {e for syms in uses.values() for e in syms if e in affected}, when))
+    answer = a.answer(data, list({q.name: q for q in queries}.values()), [], restrictions=rules, on=when,
+                      changesStoredGraph=False, assumptions=_assumptions(supply),
+                      gaps=gaps(a, {e for syms in uses.values() for e in syms if e in affected}, when))
+    # what the share and site rows cite is the same for every scenario on a build (thousands of rows at 10^6)
+    answer["sources"] = a.memo("scenario sources", lambda: a.cite(share_rows + site_rows))
+    return answer
 
 
 def _uses(a: Answers, deps: list[Row]) -> dict[tuple[str, str], set[str]]:
