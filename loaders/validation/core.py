@@ -1,5 +1,10 @@
-"""SHACL validation with pySHACL (SHACL-SPARQL constraints in pyoxigraph), reported in plain words at the place
-each fact came from (the caller's :data:`Locator`; :func:`.places.line_of` finds a partner file's line)."""
+"""SHACL validation, reported in plain words at the place each fact came from (the caller's :data:`Locator`;
+:func:`.places.line_of` finds a partner file's line).
+
+The ``hybrid`` engine splits the shapes three ways: the SHACL-SPARQL constraints pyoxigraph can run
+(:mod:`.sparql_constraints`), the common SHACL Core components on simple paths compiled to SPARQL
+(:mod:`.core_sparql`, the list is its docstring), and the rest, which pySHACL validates. All three write one
+pySHACL results graph."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from rdflib.query import Processor
 from rdflib.term import Node
 
 from ..problems import Place, Problem
+from .core_sparql import compile_core, run_core_checks
 from .sparql_constraints import split_shapes
 from .sparql_results import add_results, run_checks, store_of_graph, store_of_store
 
@@ -102,11 +108,14 @@ def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, 
         conforms, results = _pyshacl(data, shapes)
         return report_from_results(conforms, results, data, shapes, locate)
     split = split_shapes(shapes)
+    core, compiled = compile_core(split.core)
     if store is None:
         data = data() if callable(data) else data
-    found = run_checks(store_of_store(store) if store is not None else store_of_graph(data), split.checks)
+    union = store_of_store(store) if store is not None else store_of_graph(data)
+    found = run_checks(union, split.checks) + run_core_checks(union, compiled)
+    del union
     data = data() if callable(data) else data
-    conforms, results = _pyshacl(data, split.core)
+    conforms, results = _pyshacl(data, core)
     conforms = add_results(results, found) and conforms
     return report_from_results(conforms, results, data, shapes, locate)
 

@@ -266,13 +266,19 @@ def _component_checks(shapes: Graph, component: Node) -> list[SparqlCheck] | Non
     return checks
 
 
-def split_shapes(shapes: Graph) -> Split:
-    """Move the SHACL-SPARQL constraints pyoxigraph can evaluate out of (a copy of) ``shapes``."""
+def copy_shapes(shapes: Graph) -> Graph:
+    """A copy of ``shapes`` with its prefixes, to take moved constraints out of."""
     core = Graph()
     for prefix, namespace in shapes.namespaces():
         core.bind(prefix, namespace)
     for triple in shapes:
         core.add(triple)
+    return core
+
+
+def split_shapes(shapes: Graph) -> Split:
+    """Move the SHACL-SPARQL constraints pyoxigraph can evaluate out of (a copy of) ``shapes``."""
+    core = copy_shapes(shapes)
     checks: list[SparqlCheck] = []
     for shape in sorted(set(shapes.subjects(SH.sparql, None))):
         targets = _standalone_node_shape(shapes, shape)

@@ -1,0 +1,205 @@
+"""SHACL Core constraints compiled to SPARQL and run by pyoxigraph (issue 13: full validation at 10^6 triples).
+
+pySHACL walks every focus node and value node in Python; here the commonest constraint components become one
+query each over the store the SHACL-SPARQL checks use (:mod:`.sparql_results`), whose rows are the violations.
+:func:`compile_core` takes them out of (a copy of) the shapes graph pySHACL sees and returns them as
+:class:`CoreCheck`; :func:`run_core_checks` gives :class:`.sparql_results.Result` as pySHACL writes them (focus node,
+path, value, source shape, component, severity, the shape's ``sh:message``). ``tests/loaders/test_shacl_sparql.py``
+holds the hybrid report to pySHACL's.
+
+What is compiled, and only where plainly equivalent:
+
+* the shape is a node shape that :func:`.sparql_constraints._standalone_node_shape` accepts (its focus nodes
+  are its targets: ``sh:targetClass`` with ``rdf:type/rdfs:subClassOf*`` as pySHACL, ``sh:targetNode``,
+  ``sh:targetSubjectsOf``, ``sh:targetObjectsOf``), or a property shape with an IRI ``sh:path`` that one such
+  node shape alone reaches by ``sh:property``; neither is ``sh:deactivated``, and the shape has ``sh:message``
+  (pySHACL's generated messages stay its own);
+* components with one value each: ``sh:class`` (``rdf:type/rdfs:subClassOf*`` in the data, which holds the
+  ontology and the inferred closure), ``sh:nodeKind``, ``sh:minCount``, ``sh:maxCount``, ``sh:in`` (terms compared
+  with ``sameTerm``, as rdflib's ``==``), ``sh:datatype`` (a literal of the datatype is checked again in Python
+  for ill-typed lexical forms with pySHACL's own test) and ``sh:pattern`` without ``sh:flags`` (rows that
+  XPath's regex rejects are checked again with Python's ``re``, pySHACL's engine).
+
+Everything else (``sh:or``/``sh:and``/``sh:xone``, qualified value shapes, ranges, ``sh:languageIn``,
+``sh:lessThanOrEquals``, complex paths, shapes other shapes refer to) stays with pySHACL, the reference.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import pyoxigraph as ox
+from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import SH, XSD
+from rdflib.term import Node
+
+from reekg.terms import from_oxigraph, to_oxigraph
+
+from .sparql_constraints import Targets, _severity, _standalone_node_shape, copy_shapes
+from .sparql_results import Result
+
+_TYPE_PATH = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
+_NODE_KINDS = {
+    SH.IRI: "isIRI(?value)", SH.BlankNode: "isBlank(?value)", SH.Literal: "isLiteral(?value)",
+    SH.BlankNodeOrIRI: "!isLiteral(?value)", SH.BlankNodeOrLiteral: "!isIRI(?value)",
+    SH.IRIOrLiteral: "!isBlank(?value)",
+}
+_COMPILED = (SH["class"], SH.nodeKind, SH.minCount, SH.maxCount, SH["in"], SH.datatype, SH.pattern)
+# pySHACL's _assert_actual_datatype: the Python type rdflib must give a well-typed literal's value.
+_VALUE_TYPES = {XSD.string: (str, bytes), XSD.integer: int, XSD.float: float, XSD.decimal: Decimal,
+                XSD.boolean: bool, XSD.date: date, XSD.time: time, XSD.dateTime: datetime}
+
+
+@dataclass(frozen=True)
+class CoreCheck:
+    """One compiled constraint of one shape: ``query`` returns ``?this`` (and ``?value``) per violation."""
+
+    shape: Node
+    severity: URIRef
+    component: URIRef
+    messages: tuple[Literal, ...]
+    targets: Targets
+    path: URIRef | None
+    query: str
+    reports_value: bool  # the result carries sh:value (not for the counts)
+    recheck: Callable[[Node], bool] | None = None  # True if the value really violates (pySHACL's own test)
+
+
+def _term(node: Node) -> str:
+    return str(to_oxigraph(node))
+
+
+def _targets_pattern(targets: Targets) -> str:
+    """A sub-select of the distinct focus nodes of ``targets``."""
+    parts = [f"{{ ?this {_TYPE_PATH} {_term(c)} }}" for c in sorted(targets.classes)]
+    parts += [f"{{ VALUES ?this {{ {_term(n)} }} }}" for n in sorted(targets.nodes)]
+    parts += [f"{{ ?this {_term(p)} ?target_o }}" for p in sorted(targets.subjects_of)]
+    parts += [f"{{ ?target_s {_term(p)} ?this }}" for p in sorted(targets.objects_of)]
+    return "{ SELECT DISTINCT ?this WHERE { " + " UNION ".join(parts) + " } }"
+
+
+def _datatype_ok(value: Node, datatype: URIRef) -> bool:
+    """pySHACL 0.40's DatatypeConstraintComponent for a literal whose datatype is ``datatype``."""
+    if not isinstance(value, Literal) or getattr(value, "ill_typed", None) is True:
+        return False
+    expected = _VALUE_TYPES.get(datatype)
+    return expected is None or isinstance(value.value, expected)
+
+
+def _pattern_fails(pattern: str) -> Callable[[Node], bool]:
+    matcher = re.compile(pattern)
+    return lambda value: isinstance(value, BNode) or not matcher.search(str(value))
+
+
+def _value_test(component: URIRef, parameter: Node, shapes: Graph) -> tuple[str, Callable | None] | None:
+    """A SPARQL fragment keeping the rows of ``?value`` that may violate, and the Python re-check, or None."""
+    if component == SH["class"] and isinstance(parameter, URIRef):
+        return f"MINUS {{ ?value {_TYPE_PATH} {_term(parameter)} }}", None
+    if component == SH.nodeKind and parameter in _NODE_KINDS:
+        return f"FILTER (!({_NODE_KINDS[parameter]}))", None
+    if component == SH["in"] and isinstance(parameter, BNode):
+        members = list(Collection(shapes, parameter))
+        if any(isinstance(m, BNode) for m in members):
+            return None
+        return "MINUS { VALUES ?value { " + " ".join(_term(m) for m in members) + " } }", None
+    if component == SH.datatype and isinstance(parameter, URIRef) and parameter not in (RDFS.Literal,
+                                                                                         RDFS.Datatype):
+        if parameter == XSD.string:  # a simple literal is always well typed
+            return f"FILTER (!isLiteral(?value) || DATATYPE(?value) != {_term(parameter)})", None
+        datatype = parameter
+        return "", lambda v: not (isinstance(v, Literal) and v.datatype == datatype and _datatype_ok(v, datatype))
+    if component == SH.pattern and isinstance(parameter, Literal):
+        text = _term(Literal(str(parameter)))
+        return f"FILTER (isBlank(?value) || !REGEX(STR(?value), {text}))", _pattern_fails(str(parameter))
+    return None
+
+
+def _count_query(targets: str, path: URIRef, component: URIRef, parameter: Node) -> str | None:
+    if not isinstance(parameter, Literal) or not isinstance(parameter.value, int):
+        return None
+    op = "<" if component == SH.minCount else ">"
+    return (f"SELECT ?this WHERE {{ {{ SELECT ?this (COUNT(DISTINCT ?v) AS ?n) WHERE {{ {targets} "
+            f"OPTIONAL {{ ?this {_term(path)} ?v }} }} GROUP BY ?this }} FILTER (?n {op} {int(parameter)}) }}")
+
+
+def _shape_checks(shapes: Graph, shape: Node, targets: Targets, path: URIRef | None) -> list[tuple[CoreCheck,
+                                                                                                   URIRef]]:
+    """The compiled checks of ``shape`` (with the parameter each removes), none if it has no ``sh:message``."""
+    messages = tuple(shapes.objects(shape, SH.message))
+    if not messages or (shape, SH.flags, None) in shapes:
+        return []
+    focus = _targets_pattern(targets)
+    found = []
+    for component in _COMPILED:
+        parameters = list(shapes.objects(shape, component))
+        if len(parameters) != 1:
+            continue
+        if component in (SH.minCount, SH.maxCount):
+            if path is None:
+                continue
+            query, recheck = _count_query(focus, path, component, parameters[0]), None
+        else:
+            test = _value_test(component, parameters[0], shapes)
+            if test is None:
+                continue
+            filter_, recheck = test
+            values = f"?this {_term(path)} ?value ." if path is not None else "BIND (?this AS ?value)"
+            query = f"SELECT ?this ?value WHERE {{ {focus} {values} {filter_} }}"
+        if query is None:
+            continue
+        name = str(component).rsplit("#", 1)[-1]
+        found.append((CoreCheck(shape=shape, severity=_severity(shapes, shape),
+                                component=SH[name[0].upper() + name[1:] + "ConstraintComponent"],
+                                messages=messages, targets=targets, path=path, query=query,
+                                reports_value=component not in (SH.minCount, SH.maxCount), recheck=recheck),
+                      component))
+    return found
+
+
+def _active(shapes: Graph, shape: Node) -> bool:
+    return not any(bool(getattr(d, "value", False)) for d in shapes.objects(shape, SH.deactivated))
+
+
+def _property_shapes(shapes: Graph, node_shape: Node) -> Iterable[tuple[Node, URIRef]]:
+    """The property shapes only ``node_shape`` reaches, with IRI paths."""
+    for prop in shapes.objects(node_shape, SH.property):
+        path = shapes.value(prop, SH.path)
+        if (isinstance(path, URIRef) and _active(shapes, prop)
+                and set(shapes.subject_predicates(prop)) == {(node_shape, SH.property)}):
+            yield prop, path
+
+
+def compile_core(shapes: Graph) -> tuple[Graph, list[CoreCheck]]:
+    """A copy of ``shapes`` without the compiled constraints, and the compiled checks."""
+    core = copy_shapes(shapes)
+    checks: list[CoreCheck] = []
+    node_shapes = set(shapes.subjects(RDF.type, SH.NodeShape)) | set(shapes.subjects(SH.property, None))
+    for node_shape in sorted(node_shapes):
+        targets = _standalone_node_shape(shapes, node_shape)
+        if targets is None or not (targets.classes or targets.nodes or targets.subjects_of or targets.objects_of):
+            continue
+        owned = [(node_shape, None), *_property_shapes(shapes, node_shape)]
+        for shape, path in owned:
+            for check, parameter in _shape_checks(shapes, shape, targets, path):
+                checks.append(check)
+                core.remove((shape, parameter, None))
+    return core, checks
+
+
+def run_core_checks(store: ox.Store, checks: Iterable[CoreCheck]) -> list[Result]:
+    """The results of ``checks`` on the default graph of ``store``."""
+    found: list[Result] = []
+    for check in checks:
+        for row in store.query(check.query):
+            focus = from_oxigraph(row["this"])
+            value = from_oxigraph(row["value"]) if check.reports_value else None
+            if check.recheck is not None and not check.recheck(value):
+                continue
+            found.append(Result(check.shape, check.severity, check.component, focus, value, check.path, None,
+                                check.messages))
+    return found
