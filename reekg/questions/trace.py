@@ -3,10 +3,16 @@ its dated status, and the gaps: elements and stages with no supplier in the grap
 
 from __future__ import annotations
 
+import dataclasses
+import urllib.parse
+from collections import Counter, defaultdict
 from typing import Any
+
+from reekg.errors import BadParameter
 
 from .core import RARE_EARTHS, Answers, Row, day, flag
 from .declare import Question, Show, register
+from .library import Query, QueryParameterError
 from .params import STATUS_ON, UNVERIFIED, Param
 from .schemas import SITE_STATUS, boolean, keyed, rows, text, texts
 from .shares import share_assumptions, share_summaries
@@ -14,36 +20,99 @@ from .show import gap_lines
 from .statuses import gaps, status_on
 
 _HOPS = ("gRobot", "gComponent", "gMaterial", "gElement", "gSite", "gFeed", "gCountry")
+PAGE = 1000  # paths an answer lists unless asked for more: at 10^6 triples a curated subsystem has ~200,000
+MAX_PAGE = 100_000
+LIMIT = Param("limit", "integer", help=f"at most this many paths in data ({PAGE:,} when absent); total, summary and "
+              "next say what the rest holds", example=PAGE, minimum=1, maximum=MAX_PAGE)
+OFFSET = Param("offset", "integer", help="skip this many paths first (the next link's offset)", example=0,
+               minimum=0, maximum=10**9)
 
 
 def trace(a: Answers, subsystem: str, robot: str | None = None, element: str | None = None,
-          unverified: bool = False, on: str | None = None) -> dict[str, Any]:
+          unverified: bool = False, on: str | None = None, limit: int | None = None,
+          offset: int | None = None) -> dict[str, Any]:
     """Every path from a subsystem to its sites and countries, each hop cited, each site with its status on
     ``on`` (a blocked or not-producing site is listed with that status, never as a plain supplier), and the
     ``gaps``: the subsystem's elements and stages with no supplier (or none operating) in the graph. A site's
-    stage that the sources only believe is in ``unverifiedStages``, and in ``stages`` only with ``unverified``."""
-    params: dict[str, Any] = {"subsystem": a.resolve("subsystem", subsystem), "unverified": flag(unverified)}
+    stage that the sources only believe is in ``unverifiedStages``, and in ``stages`` only with ``unverified``.
+
+    ``data`` is one page of the paths (``limit`` from ``offset``, in the query's order); ``total``, ``summary``
+    (paths and sites per country and stage) and ``next`` cover all of them, so a huge answer is paged, never
+    cut silently."""
+    limit, offset = limit or PAGE, offset or 0
+    params: dict[str, Any] = {"subsystem": a.resolve("subsystem", subsystem)}
     when = day(on, a.today())
     if robot:
         params["robot"] = a.resolve("robot", robot)
     if element:
         params["element"] = a.resolve("element", element)
-    rows, query = a.run("trace", **params)
-    paths = [_path(a, r, when, unverified) for r in rows]
-    deps, q_deps = a.run("dependencies", unverified=flag(unverified))
+    rows, query = _paths(a, params, unverified)
+    page = rows[offset:offset + limit]
+    paths = [_path(a, r, when, unverified) for r in page]
+    # the whole graph's dependencies, once per build (not per request)
+    deps, q_deps = a.memo(f"trace dependencies {unverified}",
+                          lambda: a.run("dependencies", unverified=flag(unverified)))
     wanted = {r["symbol"] for r in deps if r.get("subsystem") == params["subsystem"]
               and (not robot or r.get("robot") == params.get("robot"))}
     if element:
         wanted = {a.local_id(params["element"])}
     wanted &= set(RARE_EARTHS)
     summary, share_query, share_rows = share_summaries(a)
-    return a.answer(paths, [query, share_query, q_deps], rows + share_rows,
+    asked = {"subsystem": subsystem, "robot": robot, "element": element, "unverified": unverified or None, "on": on}
+    return a.answer(paths, [query, share_query, q_deps], page + share_rows,
                     subsystem=a.local_id(params["subsystem"]), on=when,
-                    countries=sorted({p["country"] for p in paths if p["country"]}), shares=summary,
-                    gaps=_gaps(a, wanted, {p["element"] for p in paths}, when, unverified),
-                    elements=sorted(wanted),
+                    countries=sorted({r["countryCode"] for r in rows if r.get("countryCode")}), shares=summary,
+                    gaps=_gaps(a, wanted, {r.get("symbol") for r in rows}, when, unverified),
+                    elements=sorted(wanted), total=len(rows), offset=offset, limit=limit,
+                    next=_next(asked, offset + limit, limit) if offset + limit < len(rows) else None,
+                    summary=summarise(rows, unverified),
                     assumptions={"on": when, "shares": share_assumptions(summary), "unverified": unverified,
                                  "siteStatus": "newest status observation stated as of the day or before"})
+
+
+def _paths(a: Answers, params: dict[str, Any], unverified: bool) -> tuple[list[Row], Query]:
+    """The rows of trace.rq, its ids bound by a VALUES block (pyoxigraph plans its joins from a VALUES block,
+    not from a substitution: at 10^6 triples the bound form is ~20× faster) and ``unverified`` substituted."""
+    query = a.queries["trace"]
+    try:
+        query.bind(a.ns, **params, unverified=flag(unverified))  # check kinds before anything runs
+    except QueryParameterError as exc:
+        raise BadParameter(exc.name, str(exc).split(": ", 1)[-1]) from None
+    bound = query
+    for name, iri in params.items():
+        bound = bound.with_values(name, [iri])
+    # the ids are in the text now: the runner binds only what is left
+    bound = dataclasses.replace(bound, parameters=tuple(p for p in query.parameters if p.name not in params))
+    return a.call(bound, {"unverified": flag(unverified)}), query
+
+
+def summarise(rows: list[Row], unverified: bool) -> list[Row]:
+    """Per country (None: no country in the graph), over every path, not one page: its paths and distinct
+    sites, and the same per counted stage (a path counts under each stage of its site; a stage the sources only
+    believe counts only with ``unverified``), so the countries' paths add up to the answer's ``total``."""
+    paths: Counter[Any] = Counter()
+    sites: dict[Any, set[str]] = defaultdict(set)
+    for r in rows:
+        country = r.get("countryCode")
+        for key in (country, *((country, stage) for stage in _stages(r, unverified))):
+            paths[key] += 1
+            sites[key].add(r.get("site"))
+    countries = sorted((k for k in paths if not isinstance(k, tuple)), key=lambda c: c or "")
+    return [{"country": c, "paths": paths[c], "sites": len(sites[c]),
+             "stages": {s: {"paths": paths[(cc, s)], "sites": len(sites[(cc, s)])}
+                        for cc, s in sorted(k for k in paths if isinstance(k, tuple) and k[0] == c)}}
+            for c in countries]
+
+
+def _stages(r: Row, unverified: bool) -> list[str]:
+    doubtful = set((r.get("unverifiedStages") or "").split())
+    return sorted(s for s in set((r.get("stages") or "").split()) if unverified or s not in doubtful)
+
+
+def _next(asked: dict[str, Any], offset: int, limit: int) -> str:
+    """The query string of the next page: the parameters as given, with the next offset."""
+    values = {k: ("true" if v is True else v) for k, v in asked.items() if v is not None}
+    return "?" + urllib.parse.urlencode({**values, "offset": offset, "limit": limit})
 
 
 def _path(a: Answers, r: Row, when: str, unverified: bool) -> Row:
@@ -54,7 +123,7 @@ def _path(a: Answers, r: Row, when: str, unverified: bool) -> Row:
         "material": a.local_id(r.get("material")), "hop": r.get("hop"),
         "site": a.local_id(r.get("site")), "siteLabel": r.get("siteLabel"),
         "siteKind": a.local_id(r.get("siteKind")),
-        "stages": sorted(s for s in (r.get("stages") or "").split() if unverified or s not in doubtful),
+        "stages": _stages(r, unverified),
         "unverifiedStages": doubtful,
         "fedSite": a.local_id(r.get("fedSite")), "country": r.get("countryCode"),
         "siteStatus": state, "supplying": state["status"] == "operating",
@@ -93,7 +162,7 @@ register(Question(
     "with its dated status, and the gaps: elements and stages with no supplier in the graph", trace,
     (Param("subsystem", required=True, help="subsystem id", example="joint-actuation"),
      Param("robot", help="robot id", example="tesla-optimus"), Param("element", help="element symbol"),
-     UNVERIFIED, STATUS_ON),
+     UNVERIFIED, STATUS_ON, LIMIT, OFFSET),
     queries=("trace", "stage-shares", "dependencies", "element-sites", "site-status"), order=20,
     response=rows("one hop from the subsystem's element (in a component's material) to a site and its country", {
         "element": text("element symbol", nullable=True), "component": text("component id", nullable=True),
