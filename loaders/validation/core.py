@@ -144,7 +144,9 @@ def report_from_results(conforms: bool, results: Graph, data: Graph, shapes: Gra
         focus = results.value(result, SH.focusNode)
         path = results.value(result, SH.resultPath)
         severity = results.value(result, SH.resultSeverity)
-        message = results.value(result, SH.resultMessage)
+        # one message of several, the same whichever engine wrote them first: English, else the first in order
+        message = min(results.objects(result, SH.resultMessage), default=None,
+                      key=lambda m: (getattr(m, "language", None) not in ("en", None), str(m)))
         value = results.value(result, SH.value)
         shape = results.value(result, SH.sourceShape)
         text = str(message) if message is not None else f"fails {_short(shape, shapes)}"
