@@ -95,11 +95,11 @@ def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, 
     subclass members without pySHACL running its own (slower) RDFS pass.
 
     ``engine``: ``pyshacl`` runs every constraint in pySHACL (the reference); ``hybrid`` (the default) runs
-    the SHACL-SPARQL constraints in pyoxigraph and the rest in pySHACL, with the same report (see
-    :mod:`.sparql_constraints`). ``store``: a pyoxigraph store holding the same triples as ``data`` (in any of its
-    graphs); without one they are copied from ``data``. ``data`` may be a function that makes the graph: it
-    is then called after the SHACL-SPARQL constraints have run and their copy of the store is gone, so the
-    two copies of a large graph are never in memory together.
+    the SHACL-SPARQL constraints and the compiled SHACL Core components in pyoxigraph and the rest in pySHACL,
+    with the same report (see :mod:`.sparql_constraints`, :mod:`.core_sparql`). ``store``: a pyoxigraph store
+    holding the same triples as ``data`` (in any of its graphs); without one they are copied from ``data``.
+    ``data`` may be a function that makes the graph: it is then called after the queries have run and their
+    copy of the store is gone, so the two copies of a large graph are never in memory together.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
