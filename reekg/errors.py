@@ -15,7 +15,7 @@ The classes live beside the code that raises them and all derive from :class:`Re
     ├── RefusedQuery (400, reekg.server.lexer)
     ├── LoadError (422, reekg.errors) — WriteInvalid 422, HomeUnavailable 503
     ├── WriteError (400, reekg.errors) — WriteSyntaxError 400, WriteRefused 400, GraphNotFound 404, …
-    ├── StoreUnavailable (503, reekg.errors) — WriteConflict 409
+    ├── StoreUnavailable (503, reekg.errors) — WriteConflict 409 (a ServiceError too)
     └── RemoteError (503, reekg.errors)
 """
 
@@ -245,10 +245,12 @@ class StoreUnavailable(ReekgError):
     status = 503
 
 
-class WriteConflict(StoreUnavailable):
-    """The served graph changed while the write was being checked (another writer published): not applied."""
+class WriteConflict(StoreUnavailable, ServiceError):
+    """The served graph changed while the write was being checked (another writer published): not applied, the
+    client may retry. One class for the loaders and the service (its 409 and its rejection metric)."""
 
     status = 409
+    metric = "conflict"
 
 
 # --- errors of loading: builds, the store home, the remote store -------------------------------------------

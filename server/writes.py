@@ -189,19 +189,12 @@ def gate_update(text: str, *, prefixes: dict[str, str], store_graphs: frozenset[
 
 # --- running a write ------------------------------------------------------------------------------
 
-class WriteConflict(ServiceError):
-    """Another writer published while this write was checked: 409, nothing changed, the client may retry."""
-
-    status = 409
-    metric = "conflict"
-
-
 def _run(operation: Callable[[], Any]) -> Any:
     """Run a loaders write (or a read of the served graphs) and map its errors to the service's."""
     try:
         result = on_engine_stack(operation)  # an update runs in this process: the engine needs a deep stack
-    except transact.WriteConflict as exc:
-        raise WriteConflict(str(exc)) from None
+    except transact.WriteConflict:
+        raise  # already the service's 409 (reekg.errors); before StoreUnavailable, its base
     except transact.StoreUnavailable as exc:
         raise RemoteUnavailable(str(exc)) from None
     except HomeUnavailable as exc:  # a read-only home, a store that does not open: 503 naming the cause
