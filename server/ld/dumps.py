@@ -181,14 +181,7 @@ def well_known_void() -> Response:
 @bp.get("/service/sparql")
 def described(part: str | None = None) -> Response:
     """The dataset, its distributions and the SPARQL service are things, not documents: 303 to the description
-    that describes them (Cool URIs §4.3), in the format asked for. A part the description does not name is a 404."""
-    if part is not None:
-        thing = URIRef(f"{ns().base}dataset/{part}")
-        graph = dcat.describe(current_release().info, ns(), locator=request.url_root,
-                              sparql_endpoint=url_for("sparql.query", _external=True),
-                              contact=settings().get("contact_url", ""))
-        if (thing, None, None) not in graph:
-            raise NotFound(f"the dataset description names no part <{thing}>")
+    that describes them (Cool URIs §4.3), in the format asked for."""
     target = url_for("ld.catalog", **({"format": request.args["format"]} if "format" in request.args else {}))
     return see_other(target)
 
