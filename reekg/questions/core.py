@@ -247,11 +247,8 @@ class Answers:
         return sorted(self.local_id(x) for x in words(cell))
 
     def short(self, iri: str) -> str:
-        """``iri`` as prefix:name under the longest namespace that covers it."""
-        for prefix, base in sorted(self.ns.prefixes().items(), key=lambda kv: -len(kv[1])):
-            if iri.startswith(base):
-                return f"{prefix}:{iri[len(base):]}"
-        return iri
+        """``iri`` as prefix:name under the longest namespace that covers it (:meth:`Namespaces.shorten`)."""
+        return self.ns.shorten(iri) or iri
 
     def graph_source(self, graph: str | None) -> str | None:
         """The source id of a source's named graph; other graphs unchanged."""
@@ -312,3 +309,9 @@ class Answers:
         return {"id": self.local_id(row["source"]), "iri": row["source"], "label": row.get("label"),
                 "title": row.get("title"), "publisher": row.get("publisher"), "issued": row.get("issued"),
                 "url": row.get("url")}
+
+
+def dependencies(a: Answers, unverified: bool = False) -> tuple[list[Row], Query]:
+    """Every subsystem's and robot's rare-earth dependencies (dependencies.rq), once per build: the trace, the
+    coverage and the scenario read the whole list and keep what they ask about."""
+    return a.memo(f"dependencies {unverified}", lambda: a.run("dependencies", unverified=flag(unverified)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .core import RARE_EARTHS, STAGES, Answers, Row, day, flag
+from .core import RARE_EARTHS, STAGES, Answers, Row, day, dependencies
 from .declare import Question, Show, register
 from .params import STATUS_ON, UNVERIFIED
 from .schemas import boolean, choice, integer, number, rows, text, texts
@@ -20,7 +20,7 @@ def coverage(a: Answers, on: str | None = None, unverified: bool = False) -> dic
     would use and on what basis, and the newest year of that share."""
     when = day(on, a.today())
     rows, query = element_sites(a, unverified)
-    deps, q_deps = a.run("dependencies", unverified=flag(unverified))
+    deps, q_deps = dependencies(a, unverified)
     summaries, q_shares, share_rows = share_summaries(a)
     used = {r["symbol"] for r in deps}
     cells: dict[tuple[str, str], set[str]] = defaultdict(set)

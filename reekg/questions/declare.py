@@ -66,7 +66,9 @@ class Question:
         return None if self.body is None else {k: v for k, v in self.body.items() if k != "example"}
 
     def ask(self, answers: Any, values: dict[str, Any], ident: str | None = None) -> Result:
-        """The answer to ``values`` (and the path's ``ident``) over ``answers``."""
+        """The answer to ``values`` (and the path's ``ident``) over ``answers``, on the build served now (an
+        answer may read a per-build memo before any query: :meth:`Answers.start`)."""
+        answers.start()
         return self.answer(answers, *([ident] if self.path_param else []), **values)
 
     def key(self, values: dict[str, Any], ident: str | None = None) -> tuple:

@@ -28,7 +28,6 @@ def exposure(a: Answers, robot: str, units: int, on: str | None = None, unverifi
     figure (Nd+Pr) is reported as the combination, never split. Dy and Tb of a robot whose components need
     particular grades (a joint motor: H, SH, UH) come from those grades' contents, unknown where no grade
     gives a figure, never from the family's standard-grade figure."""
-    a.start()
     iri = a.resolve("robot", robot)
     if not isinstance(units, int) or units < 0 or units > MAX_UNITS:
         raise BadParameter("units", "must be a whole number from 0 to 1,000,000,000")

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .core import STAGES, Answers, BadParameter, Row, day
+from .core import STAGES, Answers, BadParameter, Row, day, dependencies
 from .declare import Question, Show, register
 from .params import CONTROLS_ON, ID_SCHEMA
 from .schemas import AS_OF, SITE_STATUS, boolean, choice, integer, keyed, nullable, number, record, rows, texts
@@ -71,11 +71,10 @@ def scenario(a: Answers, restrictions: list[dict[str, Any]], on: str | None = No
     """
     if not isinstance(restrictions, list) or not restrictions:
         raise BadParameter("restrictions", "give a non-empty list of {country, elements, stages}")
-    a.start()
     when = day(on, a.today())
     rules = [_rule(a, f"restrictions[{index}]", rule) for index, rule in enumerate(restrictions)]
     summaries, q_shares, share_rows = share_summaries(a)
-    deps, q_deps = a.memo("dependencies false", lambda: a.run("dependencies", unverified="false"))
+    deps, q_deps = dependencies(a)
     site_rows, q_sites = element_sites(a, False)
     queries = [q_shares, q_deps, q_sites, site_statuses(a)[1]]
     supply = _Supply(a, when, summaries)

@@ -68,7 +68,6 @@ def substitutes(a: Answers, element: str, function: str | None = None, on: str |
     whose sourced maximum working temperature is below it is excluded (with the reason), one whose range
     straddles it ranks after those that hold it, and one with no sourced temperature is flagged
     "temperature unknown" and ranks last: never above an option known to hold the temperature."""
-    a.start()
     params: dict[str, Any] = {"element": a.resolve("element", element), "unverified": flag(unverified),
                               "on": day(on, a.today())}
     if function:

@@ -10,7 +10,7 @@ from typing import Any
 
 from reekg.errors import BadParameter
 
-from .core import RARE_EARTHS, Answers, Row, day, flag
+from .core import RARE_EARTHS, Answers, Row, day, dependencies, flag
 from .declare import Question, Show, register
 from .library import Query, QueryParameterError
 from .params import STATUS_ON, UNVERIFIED, Param
@@ -49,9 +49,7 @@ def trace(a: Answers, subsystem: str, robot: str | None = None, element: str | N
     rows, query = _paths(a, params, unverified)
     page = rows[offset:offset + limit]
     paths = [_path(a, r, when, unverified) for r in page]
-    # the whole graph's dependencies, once per build (not per request)
-    deps, q_deps = a.memo(f"trace dependencies {unverified}",
-                          lambda: a.run("dependencies", unverified=flag(unverified)))
+    deps, q_deps = dependencies(a, unverified)
     wanted = {r["symbol"] for r in deps if r.get("subsystem") == params["subsystem"]
               and (not robot or r.get("robot") == params.get("robot"))}
     if element:
