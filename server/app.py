@@ -14,12 +14,9 @@ query page slots in as a further blueprint.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import sys
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,9 +29,8 @@ from reekg.read import Backend, open_backend
 
 from . import error_responses, sparql_fast
 from .metrics import Metrics
-
-access_log = logging.getLogger("reekg.access")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` would pass a final newline
+from .observe import log_access
+from .observe import request_id as new_request_id
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | None = None,
@@ -90,8 +86,7 @@ def _observe(app: Flask, metrics: Metrics) -> None:
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        g.request_id = new_request_id(request.headers.get("X-Request-Id"))
         g.started = time.perf_counter()
 
     @app.after_request
@@ -100,12 +95,8 @@ def _observe(app: Flask, metrics: Metrics) -> None:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
         metrics.observe_request(route, request.method, response.status_code, elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(json.dumps({
-                "ts": round(time.time(), 3), "request_id": g.get("request_id"), "method": request.method,
-                "path": request.path, "status": response.status_code, "duration_ms": round(elapsed * 1000, 2),
-                "bytes": response.content_length, "remote": request.remote_addr,
-            }))
+        log_access(g.get("request_id"), request.method, request.path, response.status_code, elapsed,
+                   bytes=response.content_length, remote=request.remote_addr)
         return response
 
 
@@ -117,12 +108,7 @@ def _observe_replay(metrics: Metrics):
         route = "/sparql" if path == "/sparql" else "/" + "/".join(path.split("/")[1:3])  # bounded labels
         metrics.count_cache_hit()
         metrics.observe_request(route, "GET", status, seconds)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(json.dumps({
-                "ts": round(time.time(), 3), "request_id": request_id, "method": "GET", "path": path,
-                "status": status, "duration_ms": round(seconds * 1000, 2), "cache": "hit",
-                "remote": environ.get("REMOTE_ADDR"),
-            }))
+        log_access(request_id, "GET", path, status, seconds, cache="hit", remote=environ.get("REMOTE_ADDR"))
 
     return observe
 

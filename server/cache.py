@@ -14,17 +14,16 @@ a new build empties it. Requests with credentials are never cached; every replay
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .observe import request_id as new_request_id
+
 CACHEABLE_PREFIXES = ("/sparql", "/api/v1/", "/data/")
 _VARY = ("HTTP_ACCEPT", "HTTP_ORIGIN", "HTTP_ACCEPT_LANGUAGE")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` would pass a final newline
 
 # observe(environ, status code, seconds, request id): the app's metrics and access log for a replay
 Observer = Callable[[dict[str, Any], int, float, str], None]
@@ -67,8 +66,7 @@ class AnswerCache:
                 self.entries.move_to_end(key)
         if entry is not None:
             status, headers, body = entry
-            incoming = environ.get("HTTP_X_REQUEST_ID", "")
-            request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+            request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
             fresh = [*headers, ("X-Request-Id", request_id), ("X-Cache", "hit")]
             if environ.get("HTTP_IF_NONE_MATCH") == etag:
                 status = "304 Not Modified"

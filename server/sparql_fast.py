@@ -19,11 +19,7 @@ are kept as :func:`reekg.server.app._observe` keeps them.
 from __future__ import annotations
 
 import io
-import json
-import logging
-import re
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -32,10 +28,10 @@ from werkzeug.wrappers import Request
 
 from reekg.errors import ReekgError
 
+from .observe import log_access
+from .observe import request_id as new_request_id
 from .sparql import FAILED, answer, plan
 
-access_log = logging.getLogger("reekg.access")
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # the app's rule (fullmatch: `$` would pass a final newline)
 ROUTE = "/sparql"
 
 
@@ -85,7 +81,7 @@ class FastSparql:
             return self.next(environ, start_response)
         if reply.truncated:
             self.metrics.count_truncated()
-        request_id = _request_id(environ)
+        request_id = new_request_id(environ.get("HTTP_X_REQUEST_ID"))
         headers.append(("X-Request-Id", request_id))
         start_response("200 OK", headers)
         self._observe(environ, started, request_id, len(payload))
@@ -95,12 +91,7 @@ class FastSparql:
         elapsed = time.perf_counter() - started
         method = environ["REQUEST_METHOD"]
         self.metrics.observe_request(ROUTE, method, 200, elapsed)
-        if access_log.isEnabledFor(logging.INFO):
-            access_log.info(json.dumps({
-                "ts": round(time.time(), 3), "request_id": request_id, "method": method, "path": ROUTE,
-                "status": 200, "duration_ms": round(elapsed * 1000, 2), "bytes": size,
-                "remote": environ.get("REMOTE_ADDR"),
-            }))
+        log_access(request_id, method, ROUTE, 200, elapsed, bytes=size, remote=environ.get("REMOTE_ADDR"))
 
 
 class _Unexpected(Exception):
@@ -109,11 +100,6 @@ class _Unexpected(Exception):
     def __init__(self, cause: BaseException):
         super().__init__(f"{type(cause).__name__}: {cause}")
         self.__cause__ = cause
-
-
-def _request_id(environ: dict[str, Any]) -> str:
-    incoming = environ.get("HTTP_X_REQUEST_ID", "")
-    return incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 def mount(app: Flask) -> None:
