@@ -112,7 +112,7 @@ def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, 
     if store is None:
         data = data() if callable(data) else data
     union = store_of_store(store) if store is not None else store_of_graph(data)
-    found = run_checks(union, split.checks) + run_core_checks(union, compiled)
+    found = run_checks(union, split.checks) + run_core_checks(union, compiled, data if store is None else None)
     del union
     data = data() if callable(data) else data
     conforms, results = _pyshacl(data, core)

@@ -40,8 +40,9 @@ from rdflib.term import Node
 
 from reekg.terms import from_oxigraph, to_oxigraph
 
-from .sparql_constraints import Targets, _severity, _standalone_node_shape, copy_shapes
-from .sparql_results import Result
+from .core_values import ValueCheck, judge, run_value_checks
+from .sparql_constraints import Targets, _severity, _standalone_node_shape, _targets, copy_shapes
+from .sparql_results import Result, focus_nodes
 
 _TYPE_PATH = f"<{RDF.type}>/<{RDFS.subClassOf}>*"
 _NODE_KINDS = {
@@ -174,27 +175,85 @@ def _property_shapes(shapes: Graph, node_shape: Node) -> Iterable[tuple[Node, UR
             yield prop, path
 
 
-def compile_core(shapes: Graph) -> tuple[Graph, list[CoreCheck]]:
-    """A copy of ``shapes`` without the compiled constraints, and the compiled checks."""
-    core = copy_shapes(shapes)
-    checks: list[CoreCheck] = []
+def _standalone_property_shape(shapes: Graph, shape: Node) -> Targets | None:
+    """The targets of a property shape with an IRI path that has targets of its own and that no shape refers to."""
+    if not isinstance(shapes.value(shape, SH.path), URIRef) or (None, None, shape) in shapes or not _active(
+            shapes, shape):
+        return None
+    return _targets(shapes, shape)
+
+
+def _owned(shapes: Graph) -> Iterable[tuple[Node, URIRef | None, Targets]]:
+    """Every shape whose focus nodes are its targets' (a standalone node shape, the property shapes only it
+    reaches, a standalone targeted property shape), with its IRI path (None for a node shape)."""
     node_shapes = set(shapes.subjects(RDF.type, SH.NodeShape)) | set(shapes.subjects(SH.property, None))
     for node_shape in sorted(node_shapes):
         targets = _standalone_node_shape(shapes, node_shape)
         if targets is None or not (targets.classes or targets.nodes or targets.subjects_of or targets.objects_of):
             continue
-        owned = [(node_shape, None), *_property_shapes(shapes, node_shape)]
-        for shape, path in owned:
-            for check, parameter in _shape_checks(shapes, shape, targets, path):
-                checks.append(check)
-                core.remove((shape, parameter, None))
+        yield node_shape, None, targets
+        for prop, path in _property_shapes(shapes, node_shape):
+            yield prop, path, targets
+    for prop in sorted(set(shapes.subjects(SH.path, None))):
+        targets = _standalone_property_shape(shapes, prop)
+        if targets is not None and (targets.classes or targets.nodes or targets.subjects_of or targets.objects_of):
+            yield prop, shapes.value(prop, SH.path), targets
+
+
+# The parameters that come with a judged one and go with it.
+_COMPANIONS = {SH.qualifiedValueShape: (SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint)}
+
+
+def _value_checks(shapes: Graph, shape: Node, targets: Targets, path: URIRef | None, compiled: set[URIRef]
+                  ) -> list[tuple[ValueCheck, URIRef]]:
+    """The shape's components judged in Python (:mod:`.core_values`), none without ``sh:message``."""
+    messages = tuple(shapes.objects(shape, SH.message))
+    if not messages:
+        return []
+    found = []
+    for parameter in sorted({p for p in shapes.predicates(shape, None)} - compiled):
+        values = list(shapes.objects(shape, parameter))
+        if len(values) != 1 or (parameter == SH.qualifiedValueShape and path is None):
+            continue
+        judged = judge(shapes, parameter, values[0], shape)
+        if judged is not None:
+            found.append((ValueCheck(shape, _severity(shapes, shape), messages, targets, path, judged), parameter))
+    return found
+
+
+def compile_core(shapes: Graph) -> tuple[Graph, list[CoreCheck | ValueCheck]]:
+    """A copy of ``shapes`` without the compiled constraints, and the compiled checks."""
+    core = copy_shapes(shapes)
+    checks: list[CoreCheck | ValueCheck] = []
+    for shape, path, targets in _owned(shapes):
+        compiled = set()
+        for check, parameter in _shape_checks(shapes, shape, targets, path):
+            checks.append(check)
+            compiled.add(parameter)
+            core.remove((shape, parameter, None))
+        for value_check, parameter in _value_checks(shapes, shape, targets, path, compiled):
+            checks.append(value_check)
+            for removed in (parameter, *_COMPANIONS.get(parameter, ())):
+                core.remove((shape, removed, None))
     return core, checks
 
 
-def run_core_checks(store: ox.Store, checks: Iterable[CoreCheck]) -> list[Result]:
-    """The results of ``checks`` on the default graph of ``store``."""
+def run_core_checks(store: ox.Store, checks: Iterable[CoreCheck | ValueCheck], graph: Graph | None = None
+                    ) -> list[Result]:
+    """The results of ``checks`` on the default graph of ``store`` (``graph``: the same triples in rdflib, see
+    :class:`.core_values.Reader`)."""
     found: list[Result] = []
+    targets: dict[Targets, set] = {}
+
+    def focus_of(of: Targets) -> set:
+        if of not in targets:
+            targets[of] = focus_nodes(store, of)
+        return targets[of]
+
+    found.extend(run_value_checks(store, [c for c in checks if isinstance(c, ValueCheck)], focus_of, graph))
     for check in checks:
+        if isinstance(check, ValueCheck):
+            continue
         for row in store.query(check.query):
             focus = from_oxigraph(row["this"])
             value = from_oxigraph(row["value"]) if check.reports_value else None

@@ -21,6 +21,7 @@ from reekg.loaders.namespaces import Namespaces
 from reekg.loaders.problems import Place
 from reekg.loaders.synth import write_synth
 from reekg.loaders.validation import validate
+from reekg.loaders.validation.core_sparql import compile_core
 from reekg.loaders.validation.sparql_constraints import split_shapes
 from reekg.loaders.validation.sparql_queries import batchable, not_exists_as_minus, optionals_last
 from reekg.loaders.validation.sparql_results import (
@@ -259,3 +260,75 @@ def test_not_exists_becomes_minus_only_where_that_means_the_same(query, moved):
     rewritten = not_exists_as_minus(query)
     assert ("MINUS" in rewritten) is moved
     assert _solutions(rewritten) == _solutions(query)
+
+
+# --- SHACL Core components judged in Python over the store's values (core_values) -------------------
+
+_CORNERS_SHAPES = """
+@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix ex: <urn:ex:> .
+ex:ThingShape a sh:NodeShape ; sh:targetClass ex:Thing ; sh:message "thing"@en ;
+  sh:or ( [ sh:class ex:A ] [ sh:class ex:B ] ) ;
+  sh:property ex:range , ex:exclusive , ex:order , ex:strict , ex:disjoint , ex:has , ex:unique , ex:lang ,
+    ex:label , ex:xone , ex:and , ex:not , ex:nestedOr .
+ex:range sh:path ex:n ; sh:minInclusive 0 ; sh:maxInclusive 1.5 ; sh:message "range"@en .
+ex:exclusive sh:path ex:d ; sh:minExclusive "2000-01-01"^^xsd:date ; sh:maxExclusive "2030-01-01"^^xsd:date ;
+  sh:message "exclusive"@en .
+ex:order sh:path ex:lo ; sh:lessThanOrEquals ex:hi ; sh:message "order"@en .
+ex:strict sh:path ex:lo ; sh:lessThan ex:hi ; sh:message "strict"@en .
+ex:disjoint sh:path ex:from ; sh:disjoint ex:to ; sh:message "disjoint"@en .
+ex:has sh:path ex:flag ; sh:hasValue true ; sh:message "has"@en .
+ex:unique sh:path ex:title ; sh:uniqueLang true ; sh:message "unique"@en .
+ex:lang sh:path ex:title ; sh:languageIn ( "en" "zh-Hant" ) ; sh:message "lang"@en .
+ex:label sh:path rdfs:label ;
+  sh:qualifiedValueShape [ sh:or ( [ sh:languageIn ( "en" ) ] [ sh:datatype xsd:string ] ) ] ;
+  sh:qualifiedMinCount 1 ; sh:qualifiedMaxCount 1 ; sh:message "label"@en .
+ex:xone sh:path ex:part ; sh:xone ( [ sh:path ex:a ; sh:minCount 1 ] [ sh:path ex:b ; sh:minCount 2 ] ) ;
+  sh:message "xone"@en .
+ex:and sh:path ex:part ; sh:and ( [ sh:path ex:a ; sh:maxCount 1 ; sh:datatype xsd:decimal ]
+    [ sh:path ex:a ; sh:lessThanOrEquals ex:b ] ) ; sh:message "and"@en .
+ex:not sh:path ex:part ; sh:not [ sh:path ex:b ; sh:minCount 3 ] ; sh:message "not"@en .
+ex:nestedOr sh:path ex:part ; sh:or ( [ sh:and ( [ sh:path ex:a ; sh:minCount 1 ] [ sh:path ex:b ; sh:minCount 1 ] ) ]
+    [ sh:and ( [ sh:path ex:a ; sh:maxCount 0 ] [ sh:path ex:b ; sh:maxCount 0 ] ) ] ) ; sh:message "nested"@en .
+ex:rowConfidence a sh:PropertyShape ; sh:targetClass ex:Thing , ex:A ; sh:path ex:confidence ; sh:minCount 1 ;
+  sh:maxCount 1 ; sh:class ex:Level ; sh:message "targeted"@en .
+"""
+
+_CORNERS_DATA = """
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix ex: <urn:ex:> .
+ex:SubA rdfs:subClassOf ex:A . ex:high a ex:Level .
+ex:good a ex:Thing , ex:SubA ; ex:n 1.0 , 0 ; ex:d "2020-05-01"^^xsd:date ; ex:lo 1 ; ex:hi 2 ; ex:from ex:x ;
+  ex:to ex:y ; ex:flag true ; ex:title "t"@en , "t"@zh-Hant ; rdfs:label "Good"@en-GB ; ex:confidence ex:high ;
+  ex:part ex:p1 .
+ex:p1 ex:a 1.0 ; ex:b 2 .
+ex:bad a ex:Thing ; ex:n -1 , 1.50 , 2 , "1" , ex:iri , "0.5"^^xsd:string ; ex:d "2000-01-01"^^xsd:date ,
+  "2030-01-01T00:00:00"^^xsd:dateTime , "2040"^^xsd:gYear ; ex:lo 3 , "b" , ex:z ; ex:hi 2 , "a" ;
+  ex:from ex:x , ex:w ; ex:to ex:x ; ex:flag false ; ex:title "a"@EN , "b"@en , "c"@fr , "d" , "e"@zh-Hant-TW ;
+  rdfs:label "one" , "two"@en ; ex:confidence ex:high , ex:nowhere ; ex:part ex:p2 , ex:p3 , ex:p4 .
+ex:p2 ex:a 1.0 ; ex:b 1 , 2 , 3 .
+ex:p3 ex:a "x" , 2.5 ; ex:b 2 .
+ex:p4 ex:b "q" .
+ex:empty a ex:Thing , ex:B .
+ex:onlyA a ex:A ; ex:confidence "high" .
+"""
+
+
+def test_components_judged_in_python_report_what_pyshacl_reports():
+    """Every component core_values judges, with values that pass, fail and cannot be compared."""
+    shapes = Graph().parse(data=_CORNERS_SHAPES, format="turtle")
+    data = Graph().parse(data=_CORNERS_DATA, format="turtle")
+    core, _ = compile_core(shapes)
+    judged = {SH["or"], SH.minInclusive, SH.maxInclusive, SH.minExclusive, SH.maxExclusive, SH.lessThanOrEquals,
+              SH.lessThan, SH.disjoint, SH.hasValue, SH.uniqueLang, SH.languageIn, SH.qualifiedValueShape,
+              SH.xone, SH["and"], SH["not"], SH.minCount, SH.maxCount, SH["class"]}
+    top = set(shapes.subjects(SH.message, None))
+    assert not [(s, p) for s in top for p in judged if (s, p, None) in core], "a component went to pySHACL"
+    reference = validate(data, shapes, nowhere, engine="pyshacl")
+    hybrid = validate(data, shapes, nowhere)
+    assert_same(reference, hybrid)
+    fired = {str(shape).rsplit(":", 1)[-1] for _, shape, *_ in results(reference)}
+    assert fired == {"ThingShape", "range", "exclusive", "order", "strict", "disjoint", "has", "unique", "lang",
+                     "label", "xone", "and", "not", "nestedOr", "rowConfidence"}
+    assert {f for f, shape, *_ in results(reference)} == {URIRef("urn:ex:bad"), URIRef("urn:ex:empty"),
+                                                          URIRef("urn:ex:onlyA")}
