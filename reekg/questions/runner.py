@@ -1,7 +1,13 @@
 """The one runner of answers, for the service and the CLI alike: a saved query and its parameter values as a
 :class:`~reekg.read.jobs.Job` on a query backend (the worker pool, the store in this process or a remote
 store: anything with ``execute(job, timeout) -> Reply``), parameters bound as typed terms, never formatted into
-the text. A failed or cut reply raises: an answer computed from part of a result would be silently wrong."""
+the text. A failed or cut reply raises: an answer computed from part of a result would be silently wrong.
+
+The terms go in the text (:func:`reekg.read.virtuoso.substitute_terms`: each bound variable's token replaced by
+the N-Triples term pyoxigraph writes) rather than as pyoxigraph ``substitutions``, which are applied only when
+the query runs: its optimiser then plans the joins as if the parameter were unbound (dependents.rq at 10^6
+triples: 600 ms with substitutions, 14 ms with the terms in the text). Where a parameter cannot be written in
+(``BIND … AS ?p``, ``VALUES ?p``, ``BOUND(?p)``) it is sent as a substitution."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from typing import Any, Protocol
 from reekg.errors import ServiceFailure
 from reekg.loaders.namespaces import Namespaces
 from reekg.read.jobs import Job, Reply
+from reekg.read.virtuoso import NotSubstitutable, substitute_terms
 from reekg.terms import encode_term
 
 from .library import Query
@@ -32,10 +39,13 @@ class BackendRunner:
     timeout: float
 
     def __call__(self, query: Query, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
-        bindings = query.bind(self.ns, **params)
-        job = Job(query=query.text, result_format="json", max_rows=self.max_rows, prefixes=self.ns.prefixes(),
-                  base_iri=self.ns.base,
-                  substitutions=tuple((v.value, encode_term(t)) for v, t in bindings.items()))
+        bindings = {v.value: t for v, t in query.bind(self.ns, **params).items()}
+        try:
+            text, substitutions = substitute_terms(query.text, bindings), {}
+        except NotSubstitutable:
+            text, substitutions = query.text, bindings
+        job = Job(query=text, result_format="json", max_rows=self.max_rows, prefixes=self.ns.prefixes(),
+                  base_iri=self.ns.base, substitutions=tuple((v, encode_term(t)) for v, t in substitutions.items()))
         reply = self.backend.execute(job, self.timeout)
         if not reply.ok:
             raise ServiceFailure(f"query {query.name} failed ({reply.error}): {reply.message}")
