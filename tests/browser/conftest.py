@@ -68,15 +68,16 @@ def page(browser) -> Iterator:
 @pytest.fixture(scope="session")
 def screenshot():
     """``screenshot(page_or_locator, name)`` saves a PNG as test-artifacts/browser/{name}.png (a whole page,
-    or just the element a locator names)."""
+    or just the element a locator names). Long pages (the catalog, an index of 50 rows) take a while to
+    capture on a busy machine, hence the longer timeout."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
     def save(target, name: str) -> Path:
         path = ARTIFACTS / f"{name}.png"
         if hasattr(target, "goto"):
-            target.screenshot(path=str(path), full_page=True)
+            target.screenshot(path=str(path), full_page=True, timeout=60_000)
         else:
-            target.screenshot(path=str(path))
+            target.screenshot(path=str(path), timeout=60_000)
         return path
 
     return save
