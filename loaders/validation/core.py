@@ -15,7 +15,7 @@ from functools import lru_cache
 import pyoxigraph as ox
 import pyshacl
 import rdflib.plugin
-from rdflib import Graph
+from rdflib import RDF, BNode, Graph, Literal
 from rdflib.namespace import SH
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
@@ -24,8 +24,8 @@ from rdflib.query import Processor
 from rdflib.term import Node
 
 from ..problems import Place, Problem
-from .core_sparql import compile_core, run_core_checks
-from .sparql_constraints import split_shapes
+from .core_sparql import compile_core, needs_pyshacl, run_core_checks
+from .sparql_constraints import Split, split_shapes
 from .sparql_results import add_results, run_checks, store_of_graph, store_of_store
 
 # Where a SHACL result's focus node came from, given the result's path and value (None where it has none).
@@ -88,7 +88,8 @@ ENGINES = ("hybrid", "pyshacl")
 
 
 def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, *,
-             store: ox.Store | None = None, engine: str = "hybrid") -> ValidationReport:
+             store: ox.Store | None = None, engine: str = "hybrid",
+             namespaces: Graph | None = None) -> ValidationReport:
     """Validate ``data`` (asserted + inferred + ontology, one graph) against ``shapes``.
 
     Inference is off: the loader has already materialised the OWL RL closure, so targets by class see
@@ -99,7 +100,9 @@ def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, 
     with the same report (see :mod:`.sparql_constraints`, :mod:`.core_sparql`). ``store``: a pyoxigraph store
     holding the same triples as ``data`` (in any of its graphs); without one they are copied from ``data``.
     ``data`` may be a function that makes the graph: it is then called after the queries have run and their
-    copy of the store is gone, so the two copies of a large graph are never in memory together.
+    copy of the store is gone, so the two copies of a large graph are never in memory together. It is not
+    called at all when nothing is left for pySHACL (:func:`.core_sparql.needs_pyshacl`) and ``namespaces``
+    (a graph with the prefixes ``data`` binds, which the report shortens its terms by) is given.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -107,17 +110,72 @@ def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, 
         data = data() if callable(data) else data
         conforms, results = _pyshacl(data, shapes)
         return report_from_results(conforms, results, data, shapes, locate)
-    split = split_shapes(shapes)
-    core, compiled = compile_core(split.core)
+    prepared = prepare(shapes)
     if store is None:
         data = data() if callable(data) else data
     union = store_of_store(store) if store is not None else store_of_graph(data)
-    found = run_checks(union, split.checks) + run_core_checks(union, compiled, data if store is None else None)
+    found = (run_checks(union, prepared.split.checks)
+             + run_core_checks(union, prepared.compiled, data if store is None else None))
     del union
-    data = data() if callable(data) else data
-    conforms, results = _pyshacl(data, core)
+    if prepared.needs_pyshacl:
+        data = data() if callable(data) else data
+        conforms, results = _pyshacl(data, prepared.core)
+    else:
+        data = namespaces if callable(data) and namespaces is not None else data() if callable(data) else data
+        conforms, results = True, empty_results(prepared.core)
     conforms = add_results(results, found) and conforms
     return report_from_results(conforms, results, data, shapes, locate)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A shapes graph split for the hybrid engine: the checks pyoxigraph runs and what is left to pySHACL."""
+
+    split: Split
+    core: Graph  # what pySHACL validates
+    compiled: list
+    needs_pyshacl: bool
+
+
+_PREPARED: dict[tuple[int, int], tuple[Graph, Prepared]] = {}
+
+
+def prepare(shapes: Graph) -> Prepared:
+    """:func:`.sparql_constraints.split_shapes` and :func:`.core_sparql.compile_core` of ``shapes``, remembered
+    for the same graph (a write validates against the served shapes each time; splitting costs ~1 s)."""
+    key = (id(shapes), len(shapes))
+    if key in _PREPARED and _PREPARED[key][0] is shapes:
+        return _PREPARED[key][1]
+    split = split_shapes(shapes)
+    core, compiled = compile_core(split.core)
+    prepared = Prepared(split, core, compiled, needs_pyshacl(core))
+    if len(_PREPARED) >= 4:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    _PREPARED[key] = (shapes, prepared)  # the graph is held, so its id is not reused while cached
+    return prepared
+
+
+def hybrid_results(data: Graph, shapes: Graph) -> tuple[bool, Graph]:
+    """The hybrid engine's results graph for a small in-memory ``data`` graph (a write's focus subgraph)."""
+    prepared = prepare(shapes)
+    union = store_of_graph(data)
+    found = run_checks(union, prepared.split.checks) + run_core_checks(union, prepared.compiled, data)
+    if prepared.needs_pyshacl:
+        conforms, results = _pyshacl(data, prepared.core)
+    else:
+        conforms, results = True, empty_results(prepared.core)
+    return add_results(results, found) and conforms, results
+
+
+def empty_results(shapes: Graph) -> Graph:
+    """The results graph pySHACL writes for a conforming graph (its prefixes are the shapes graph's)."""
+    results = Graph(bind_namespaces="core")
+    for prefix, namespace in shapes.namespace_manager.namespaces():
+        results.namespace_manager.bind(prefix, namespace)
+    report = BNode()
+    results.add((report, RDF.type, SH.ValidationReport))
+    results.add((report, SH.conforms, Literal(True)))
+    return results
 
 
 def _pyshacl(data: Graph, shapes: Graph) -> tuple[bool, Graph]:

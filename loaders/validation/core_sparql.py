@@ -35,12 +35,12 @@ from decimal import Decimal
 import pyoxigraph as ox
 from rdflib import RDF, RDFS, BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import SH, XSD
+from rdflib.namespace import OWL, SH, XSD
 from rdflib.term import Node
 
 from reekg.terms import from_oxigraph, to_oxigraph
 
-from .core_values import ValueCheck, judge, run_value_checks
+from .core_values import ValueCheck, judge, read_path, run_value_checks, simple
 from .sparql_constraints import Targets, _severity, _standalone_node_shape, _targets, copy_shapes
 from .sparql_results import Result, focus_nodes
 
@@ -166,11 +166,11 @@ def _active(shapes: Graph, shape: Node) -> bool:
     return not any(bool(getattr(d, "value", False)) for d in shapes.objects(shape, SH.deactivated))
 
 
-def _property_shapes(shapes: Graph, node_shape: Node) -> Iterable[tuple[Node, URIRef]]:
-    """The property shapes only ``node_shape`` reaches, with IRI paths."""
+def _property_shapes(shapes: Graph, node_shape: Node) -> Iterable[tuple[Node, Node]]:
+    """The property shapes only ``node_shape`` reaches, with paths :func:`.core_values.read_path` reads."""
     for prop in shapes.objects(node_shape, SH.property):
         path = shapes.value(prop, SH.path)
-        if (isinstance(path, URIRef) and _active(shapes, prop)
+        if (read_path(shapes, path) is not None and _active(shapes, prop)
                 and set(shapes.subject_predicates(prop)) == {(node_shape, SH.property)}):
             yield prop, path
 
@@ -204,20 +204,25 @@ def _owned(shapes: Graph) -> Iterable[tuple[Node, URIRef | None, Targets]]:
 _COMPANIONS = {SH.qualifiedValueShape: (SH.qualifiedMinCount, SH.qualifiedMaxCount, SH.qualifiedValueShapesDisjoint)}
 
 
-def _value_checks(shapes: Graph, shape: Node, targets: Targets, path: URIRef | None, compiled: set[URIRef]
+def _value_checks(shapes: Graph, shape: Node, targets: Targets, path: Node | None, compiled: set[URIRef]
                   ) -> list[tuple[ValueCheck, URIRef]]:
-    """The shape's components judged in Python (:mod:`.core_values`), none without ``sh:message``."""
+    """The shape's components judged in Python (:mod:`.core_values`), none without ``sh:message``; on a path
+    that is not an IRI, the components SPARQL would otherwise take too."""
     messages = tuple(shapes.objects(shape, SH.message))
     if not messages:
         return []
+    read = read_path(shapes, path) if path is not None else None
     found = []
     for parameter in sorted({p for p in shapes.predicates(shape, None)} - compiled):
         values = list(shapes.objects(shape, parameter))
         if len(values) != 1 or (parameter == SH.qualifiedValueShape and path is None):
             continue
         judged = judge(shapes, parameter, values[0], shape)
+        if judged is None and not isinstance(path, URIRef) and path is not None:
+            judged = simple(shapes, parameter, values[0])
         if judged is not None:
-            found.append((ValueCheck(shape, _severity(shapes, shape), messages, targets, path, judged), parameter))
+            found.append((ValueCheck(shape, _severity(shapes, shape), messages, targets, path, judged, read),
+                          parameter))
     return found
 
 
@@ -227,7 +232,8 @@ def compile_core(shapes: Graph) -> tuple[Graph, list[CoreCheck | ValueCheck]]:
     checks: list[CoreCheck | ValueCheck] = []
     for shape, path, targets in _owned(shapes):
         compiled = set()
-        for check, parameter in _shape_checks(shapes, shape, targets, path):
+        iri_path = path if path is None or isinstance(path, URIRef) else False
+        for check, parameter in (_shape_checks(shapes, shape, targets, iri_path) if iri_path is not False else ()):
             checks.append(check)
             compiled.add(parameter)
             core.remove((shape, parameter, None))
@@ -262,3 +268,35 @@ def run_core_checks(store: ox.Store, checks: Iterable[CoreCheck | ValueCheck], g
             found.append(Result(check.shape, check.severity, check.component, focus, value, check.path, None,
                                 check.messages))
     return found
+
+
+# Predicates of a shape that are not constraints pySHACL would evaluate.
+_STRUCTURAL = {SH.message, SH.severity, SH.path, SH.name, SH.description, SH.order, SH.group, SH.deactivated,
+               SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.property, SH.node,
+               SH.defaultValue, SH.prefixes, SH.declare}
+
+
+def needs_pyshacl(core: Graph) -> bool:
+    """Whether a shape pySHACL would reach from a target (by any link) still has a constraint to evaluate:
+    an SH parameter left in ``core``, a SHACL-SPARQL constraint, a custom component's parameter."""
+    custom = {core.value(p, SH.path) for c in core.subjects(RDF.type, SH.ConstraintComponent)
+              for p in core.objects(c, SH.parameter)}
+    targeted = {s for p in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf, SH.target)
+                for s in core.subjects(p, None)}
+    targeted |= {s for s in core.subjects(RDF.type, None)
+                 if ((s, RDF.type, RDFS.Class) in core or (s, RDF.type, OWL.Class) in core)}
+    seen, frontier = set(targeted), list(targeted)
+    while frontier:
+        node = frontier.pop()
+        for p, o in core.predicate_objects(node):
+            if p in custom or (str(p).startswith(str(SH)) and p not in _STRUCTURAL and p != SH.target
+                               and not _deactivated(core, node)):
+                return True
+            if isinstance(o, (URIRef, BNode)) and o not in seen and p not in (RDF.type, SH.path):
+                seen.add(o)
+                frontier.append(o)
+    return False
+
+
+def _deactivated(shapes: Graph, shape: Node) -> bool:
+    return not _active(shapes, shape)

@@ -13,6 +13,7 @@ one of its parameters is one of :data:`_NESTED`; otherwise the component stays w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -56,6 +57,24 @@ class Reader:
                 self._objects[key] = list(dict.fromkeys(from_oxigraph(q.object) for q in quads))
         return self._objects[key]
 
+    def subjects(self, node: Node, predicate: URIRef) -> list[Node]:
+        key = (node, predicate, True)
+        if key not in self._objects:
+            if self.graph is not None:
+                found = self.graph.subjects(predicate, node)
+            else:
+                found = (from_oxigraph(q.subject) for q in self.store.quads_for_pattern(
+                    None, to_oxigraph(predicate), to_oxigraph(node), ox.DefaultGraph()))
+            self._objects[key] = list(dict.fromkeys(found))
+        return self._objects[key]
+
+    def values(self, node: Node, path: Path) -> list[Node]:
+        """The value nodes of ``node`` along ``path`` (see :func:`read_path`)."""
+        found: list[Node] = []
+        for predicate, inverse in path:
+            found.extend(self.subjects(node, predicate) if inverse else self.objects(node, predicate))
+        return list(dict.fromkeys(found)) if len(path) > 1 else found
+
     def is_instance(self, node: Node, cls: Node) -> bool:
         if cls not in self._classes:
             query = f"SELECT ?c WHERE {{ ?c <{RDFS.subClassOf}>* {to_oxigraph(cls)} }}"
@@ -64,6 +83,26 @@ class Reader:
 
 
 Judge = Callable[[Reader, Node, list[Node]], Findings]
+# A SHACL path read here: alternatives, each a predicate forward (False) or inverse (True).
+Path = tuple[tuple[URIRef, bool], ...]
+
+
+def read_path(shapes: Graph, path: Node) -> Path | None:
+    """An IRI, ``[sh:inversePath IRI]`` or ``[sh:alternativePath (IRI …)]`` as a :data:`Path`, else None."""
+    if isinstance(path, URIRef):
+        return ((path, False),)
+    if not isinstance(path, BNode):
+        return None
+    described = list(shapes.predicate_objects(path))
+    if len(described) != 1:
+        return None
+    kind, value = described[0]
+    if kind == SH.inversePath and isinstance(value, URIRef):
+        return ((value, True),)
+    members = _members(shapes, value) if kind == SH.alternativePath else None
+    if members and all(isinstance(m, URIRef) for m in members):
+        return tuple((m, False) for m in members)
+    return None
 
 
 # --- the components, as pySHACL judges them -----------------------------------------------------------
@@ -153,6 +192,22 @@ def _class(cls: Node, reader: Reader, _f, values) -> Findings:
     for v in values:
         if isinstance(v, Literal) or not reader.is_instance(v, cls):
             yield SH.ClassConstraintComponent, v
+
+
+def _pattern(matcher: re.Pattern, _r, _f, values) -> Findings:
+    for v in values:
+        if isinstance(v, BNode) or not matcher.search(str(v)):
+            yield SH.PatternConstraintComponent, v
+
+
+_KINDS = {SH.IRI: (URIRef,), SH.BlankNode: (BNode,), SH.Literal: (Literal,), SH.BlankNodeOrIRI: (BNode, URIRef),
+          SH.BlankNodeOrLiteral: (BNode, Literal), SH.IRIOrLiteral: (URIRef, Literal)}
+
+
+def _node_kind(kinds: tuple[type, ...], _r, _f, values) -> Findings:
+    for v in values:
+        if not isinstance(v, kinds):
+            yield SH.NodeKindConstraintComponent, v
 
 
 def _count(limit: int, at_least: bool, _r, _f, values) -> Findings:
@@ -253,11 +308,18 @@ def _qualified_judge(shapes: Graph, value: Node, shape: Node) -> Judge | None:
 
 
 # What a nested shape (a member of sh:or…, a qualified value shape) may hold to be judged here.
-_NESTED = {SH.path, SH.minCount, SH.maxCount, SH.datatype, SH["class"], SH.languageIn, SH["or"], SH["and"],
-           SH.xone, SH["not"], SH.lessThanOrEquals, SH.lessThan, SH.hasValue, SH.disjoint, *_RANGES}
+_NESTED = {SH.path, SH.pattern, SH.nodeKind, SH.minCount, SH.maxCount, SH.datatype, SH["class"], SH.languageIn,
+           SH["or"], SH["and"], SH.xone, SH["not"], SH.lessThanOrEquals, SH.lessThan, SH.hasValue, SH.disjoint,
+           *_RANGES}
 
 
-def _simple(shapes: Graph, parameter: URIRef, value: Node) -> Judge | None:
+def simple(shapes: Graph, parameter: URIRef, value: Node) -> Judge | None:
+    """The components :mod:`.core_sparql` compiles to SPARQL, judged here where a path is not an IRI or the
+    shape is nested."""
+    if parameter == SH.pattern and isinstance(value, Literal) and (None, SH.flags, None) not in shapes:
+        return partial(_pattern, re.compile(str(value)))
+    if parameter == SH.nodeKind and value in _KINDS:
+        return partial(_node_kind, _KINDS[value])
     if parameter in (SH.minCount, SH.maxCount) and _int(value) is not None:
         return partial(_count, _int(value), parameter == SH.minCount)
     if parameter == SH.datatype and isinstance(value, URIRef):
@@ -276,14 +338,15 @@ def nested(shapes: Graph, shape: Node) -> Callable[[Reader, Node], bool] | None:
     if any(p not in _NESTED for p, _ in parameters) or len({p for p, _ in parameters}) != len(parameters):
         return None
     path = shapes.value(shape, SH.path)
-    if path is not None and not isinstance(path, URIRef):
+    read = read_path(shapes, path) if path is not None else None
+    if path is not None and read is None:
         return None
-    judges = [_simple(shapes, p, o) or judge(shapes, p, o, shape) for p, o in parameters if p != SH.path]
+    judges = [simple(shapes, p, o) or judge(shapes, p, o, shape) for p, o in parameters if p != SH.path]
     if any(j is None for j in judges):
         return None
 
     def conforms(reader: Reader, node: Node) -> bool:
-        values = reader.objects(node, path) if path is not None else [node]
+        values = reader.values(node, read) if read is not None else [node]
         return not any(next(iter(j(reader, node, values)), None) for j in judges)
 
     return conforms
@@ -299,8 +362,9 @@ class ValueCheck:
     severity: URIRef
     messages: tuple[Literal, ...]
     targets: Targets
-    path: URIRef | None
+    path: Node | None  # the shape's sh:path, as results name it
     judge: Judge
+    read: Path | None = None  # how to read it (None: the focus node is the value)
 
 
 def run_value_checks(store: ox.Store, checks: Iterable[ValueCheck], focus_of: Callable[[Targets], set],
@@ -311,7 +375,7 @@ def run_value_checks(store: ox.Store, checks: Iterable[ValueCheck], focus_of: Ca
     for check in checks:
         for node in sorted(focus_of(check.targets), key=str):
             focus = from_oxigraph(node) if isinstance(node, ox.NamedNode | ox.BlankNode | ox.Literal) else node
-            values = reader.objects(focus, check.path) if check.path is not None else [focus]
+            values = reader.values(focus, check.read) if check.read is not None else [focus]
             for component, value in check.judge(reader, focus, values):
                 found.append(Result(check.shape, check.severity, component, focus, value, check.path, None,
                                     check.messages))
