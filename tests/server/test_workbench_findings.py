@@ -1,6 +1,6 @@
 """The findings of issue 14 that no other HTTP or browser test covered (docs/workbench.md maps every finding to
 its test): CORS as the README documents it for browser clients, and what a mine's page says of its position now
-that sourced coordinates exist. In process, over the session's curated build."""
+that sourced coordinates exist, a 405 as a page. In process, over the session's curated build."""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ def test_each_route_the_readme_names_answers_a_listed_origin_and_not_by_default(
     assert "X-Request-Id" in listed.headers["Access-Control-Expose-Headers"]
     default = client.get(url, headers={"Origin": ORIGIN})
     assert default.status_code == 200 and "Access-Control-Allow-Origin" not in default.headers
+
+
+def test_a_method_not_allowed_is_a_page_for_a_browser(client):
+    answer = client.post("/", headers=BROWSER)
+    assert answer.status_code == 405 and answer.mimetype == "text/html"
+    assert "GET" in answer.headers["Allow"] and '<nav aria-label="Site">' in answer.get_data(as_text=True)
 
 
 @pytest.mark.xfail(strict=True, reason=(
