@@ -137,55 +137,67 @@ def _values(pairs: Iterable[tuple[str, str]]) -> str:
     return " ".join(f"(<{a}> <{b}>)" for a, b in sorted(pairs))
 
 
-@dataclass
-class _Rule:
-    """A rule as a SELECT of new facts (?s ?p ?o). ``premise`` is its one triple pattern if it has only one:
-    after the first round such a rule only needs the facts the last round added (semi-naive evaluation)."""
+Pattern = tuple[str, str, str]  # SPARQL terms: a ?variable or an <iri>
+_A = f"<{_TYPE.value}>"
+
+
+def triple_pattern(pattern: Pattern) -> str:
+    return " ".join(pattern) + " ."
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule, declared once for both evaluations: ``head`` follows from ``body`` (every pattern, in the union
+    of the store's graphs) where ``axioms`` (a VALUES block of the ontology's pairs, or empty) and ``filters``
+    hold. :func:`infer_into` runs :meth:`full_query`; :mod:`.inference_delta` binds one premise at a time.
+    ``closure``: the full run reads the last premise as the path ``p+``, so prp-trp closes in one round."""
 
     name: str
-    template: str  # with {premise} where the premise goes
-    premise: str | None = None
+    head: Pattern
+    body: tuple[Pattern, ...]
+    axioms: str = ""
+    filters: str = ""
+    closure: bool = False
 
-    def query(self, delta: ox.NamedNode | None) -> str:
-        if self.premise is None:
-            return self.template
-        premise = self.premise if delta is None else f"GRAPH {delta} {{ {self.premise} }}"
-        return self.template.replace("{premise}", premise)
+    def select(self) -> str:
+        s, p, o = self.head
+        return f"SELECT DISTINCT ({s} AS ?hs) ({p} AS ?hp) ({o} AS ?ho)"
+
+    def full_query(self, delta: ox.NamedNode | None) -> str:
+        """The rule's facts not yet in the store. With ``delta``, a one-premise rule reads its premise from that
+        graph only: after the first round it only needs what the last round added (semi-naive evaluation);
+        rules with several premises read the whole graph every round (few, selective properties)."""
+        body = [triple_pattern(p) for p in self.body]
+        if self.closure:
+            s, p, o = self.body[-1]
+            body[-1] = f"{s} {p}+ {o} ."
+        if delta is not None and len(body) == 1:
+            body = [f"GRAPH {delta} {{ {body[0]} }}"]
+        return (f"{self.select()} WHERE {{ {self.axioms} {' '.join(body)} {self.filters} "
+                f"FILTER NOT EXISTS {{ {' '.join(self.head)} }} }}")
 
 
-def _rules(rules: Rules) -> list[_Rule]:
-    out = []
-    a = f"<{_TYPE.value}>"
-    if rules.sub_classes:
-        out.append(_Rule("cax-sco", f"SELECT DISTINCT ?s ({a} AS ?p) (?d AS ?o) WHERE {{ "
-                                    f"VALUES (?c ?d) {{ {_values(rules.sub_classes)} }} {{premise}} "
-                                    "FILTER NOT EXISTS { ?s a ?d } }", "?s a ?c"))
-    if rules.domains:
-        out.append(_Rule("prp-dom", f"SELECT DISTINCT ?s ({a} AS ?p) (?c AS ?o) WHERE {{ "
-                                    f"VALUES (?q ?c) {{ {_values(rules.domains)} }} {{premise}} "
-                                    "FILTER NOT EXISTS { ?s a ?c } }", "?s ?q ?y"))
-    if rules.ranges:
-        out.append(_Rule("prp-rng", f"SELECT DISTINCT (?y AS ?s) ({a} AS ?p) (?c AS ?o) WHERE {{ "
-                                    f"VALUES (?q ?c) {{ {_values(rules.ranges)} }} {{premise}} "
-                                    "FILTER(!isLiteral(?y)) FILTER NOT EXISTS { ?y a ?c } }", "?x ?q ?y"))
-    if rules.sub_properties:
-        out.append(_Rule("prp-spo1", "SELECT DISTINCT ?s (?sup AS ?p) ?o WHERE { "
-                                     f"VALUES (?sub ?sup) {{ {_values(rules.sub_properties)} }} {{premise}} "
-                                     "FILTER NOT EXISTS { ?s ?sup ?o } }", "?s ?sub ?o"))
-    if rules.inverses:
-        out.append(_Rule("prp-inv", "SELECT DISTINCT (?y AS ?s) (?inv AS ?p) (?x AS ?o) WHERE { "
-                                    f"VALUES (?q ?inv) {{ {_values(rules.inverses)} }} {{premise}} "
-                                    "FILTER(!isLiteral(?y)) FILTER NOT EXISTS { ?y ?inv ?x } }", "?x ?q ?y"))
-    # Rules with several premises run over the whole graph every round (cheap: few, selective properties).
+_NOT_LITERAL = "FILTER(!isLiteral(?y))"
+# The rules over pairs of the ontology's IRIs: (name, the Rules field, the VALUES variables, head, premise, filters).
+_PAIR_RULES = (
+    ("cax-sco", "sub_classes", "?c ?d", ("?s", _A, "?d"), ("?s", _A, "?c"), ""),
+    ("prp-dom", "domains", "?q ?c", ("?s", _A, "?c"), ("?s", "?q", "?y"), ""),
+    ("prp-rng", "ranges", "?q ?c", ("?y", _A, "?c"), ("?x", "?q", "?y"), _NOT_LITERAL),
+    ("prp-spo1", "sub_properties", "?sub ?sup", ("?s", "?sup", "?o"), ("?s", "?sub", "?o"), ""),
+    ("prp-inv", "inverses", "?q ?inv", ("?y", "?inv", "?x"), ("?x", "?q", "?y"), _NOT_LITERAL),
+)
+
+
+def derivation_rules(rules: Rules) -> list[Rule]:
+    """The ontology's rules as heads and bodies: the one statement of them that both evaluations read."""
+    out = [Rule(name, head, (premise,), f"VALUES ({names}) {{ {_values(getattr(rules, field))} }}", filters)
+           for name, field, names, head, premise, filters in _PAIR_RULES if getattr(rules, field)]
     for prop in sorted(rules.transitive):
-        out.append(_Rule(f"prp-trp <{prop}>", f"SELECT DISTINCT ?s (<{prop}> AS ?p) ?o WHERE {{ "
-                                              f"?s <{prop}> ?m . ?m <{prop}>+ ?o . "
-                                              f"FILTER NOT EXISTS {{ ?s <{prop}> ?o }} }}"))
+        p = f"<{prop}>"
+        out.append(Rule(f"prp-trp {p}", ("?s", p, "?o"), (("?s", p, "?m"), ("?m", p, "?o")), closure=True))
     for prop, steps in rules.chains:
-        hops = " . ".join(f"?v{i} <{step}> ?v{i + 1}" for i, step in enumerate(steps))
-        last = f"?v{len(steps)}"
-        out.append(_Rule(f"prp-spo2 <{prop}>", f"SELECT DISTINCT (?v0 AS ?s) (<{prop}> AS ?p) ({last} AS ?o) "
-                                               f"WHERE {{ {hops} . FILTER NOT EXISTS {{ ?v0 <{prop}> {last} }} }}"))
+        body = tuple((f"?v{i}", f"<{step}>", f"?v{i + 1}") for i, step in enumerate(steps))
+        out.append(Rule(f"prp-spo2 <{prop}>", ("?v0", f"<{prop}>", f"?v{len(steps)}"), body))
     return out
 
 
@@ -193,7 +205,7 @@ _DELTA = ox.NamedNode("urn:reekg:inference-delta")
 _ASSERTED = ox.NamedNode("urn:reekg:inference-premises")
 
 
-def _predicates(rules: Rules) -> set[str]:
+def rule_predicates(rules: Rules) -> set[str]:
     """Every property a rule reads or writes (``rdf:type`` included)."""
     props = {_TYPE.value, *rules.transitive}
     for pairs in (rules.domains, rules.ranges):
@@ -216,17 +228,17 @@ def infer_into(store: ox.Store, rules: Rules, *, instance_prefix: str, graph: ox
     RocksDB), and copying only these predicates keeps memory below that of an in-memory copy of the store.
     """
     work = ox.Store()
-    for prop in sorted(_predicates(rules)):
+    for prop in sorted(rule_predicates(rules)):
         work.bulk_extend(ox.Quad(q.subject, q.predicate, q.object, _ASSERTED)
                          for q in store.quads_for_pattern(None, ox.NamedNode(prop), None, None)
                          if q.graph_name != graph)
-    compiled = _rules(rules)
+    compiled = derivation_rules(rules)
     delta = None
     for _ in range(_MAX_ROUNDS):
         found: list[ox.Quad] = []
         for rule in compiled:
             new = [ox.Quad(s, p, o, graph)
-                   for s, p, o in work.query(rule.query(delta), use_default_graph_as_union=True)]
+                   for s, p, o in work.query(rule.full_query(delta), use_default_graph_as_union=True)]
             work.extend(new)  # seen by the next rule already: fewer duplicates
             found.extend(new)
         if not found:

@@ -1,9 +1,9 @@
 """The inferred graph after a small write, without recomputing it (issue 13): DRed for what the write removed,
 semi-naive evaluation for what it added.
 
-The rules are those of :mod:`.inference` (the same axioms from :func:`~.inference.compile_rules`), written here
-as Datalog rules (a head and a body of triple patterns) so that each can be evaluated with one premise bound to a
-set of facts (a ``VALUES`` block of N-Triples terms) and the others read from the store:
+The rules are those the full run evaluates, declared once in :func:`~.inference.derivation_rules` as Datalog
+rules (a head and a body of triple patterns); here each is evaluated with one premise bound to a set of facts (a
+``VALUES`` block of N-Triples terms) and the others read from the store:
 
 1. *over-delete* (DRed, Gupta, Mumick and Subrahmanian 1993): every inferred fact with a derivation that uses a
    removed fact, transitively; the other premises read the graph before the write (the store, plus the removed
@@ -31,51 +31,11 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from .inference import _TYPE, Rules, _values
+from .inference import Pattern, Rule, Rules, derivation_rules, rule_predicates, triple_pattern
 
 # Above this many changed premise facts a write reasons from scratch (the VALUES blocks would be huge).
 MAX_DELTA = 20_000
 _REMOVED = ox.NamedNode("urn:reekg:inference-removed")
-_A = f"<{_TYPE.value}>"
-
-Pattern = tuple[str, str, str]  # SPARQL terms: a ?variable or an <iri>
-
-
-@dataclass(frozen=True)
-class DeltaRule:
-    """``head`` follows from ``body`` (all of it, in the union of the store's graphs) where ``axioms`` (a VALUES
-    block of the ontology's pairs, or empty) and ``filters`` hold."""
-
-    name: str
-    head: Pattern
-    body: tuple[Pattern, ...]
-    axioms: str = ""
-    filters: str = ""
-
-
-def delta_rules(rules: Rules) -> list[DeltaRule]:
-    """The rules of :func:`~.inference._rules`, as heads and bodies."""
-    out = []
-    not_literal = "FILTER(!isLiteral(?y))"
-    for name, pairs, head, body, filters in (
-        ("cax-sco", rules.sub_classes, ("?s", _A, "?d"), ("?s", _A, "?c"), ""),
-        ("prp-dom", rules.domains, ("?s", _A, "?c"), ("?s", "?q", "?y"), ""),
-        ("prp-rng", rules.ranges, ("?y", _A, "?c"), ("?x", "?q", "?y"), not_literal),
-        ("prp-spo1", rules.sub_properties, ("?s", "?sup", "?o"), ("?s", "?sub", "?o"), ""),
-        ("prp-inv", rules.inverses, ("?y", "?inv", "?x"), ("?x", "?q", "?y"), not_literal),
-    ):
-        if pairs:
-            names = {"cax-sco": "?c ?d", "prp-dom": "?q ?c", "prp-rng": "?q ?c", "prp-spo1": "?sub ?sup",
-                     "prp-inv": "?q ?inv"}[name]
-            out.append(DeltaRule(name, head, (body,), f"VALUES ({names}) {{ {_values(pairs)} }}", filters))
-    for prop in sorted(rules.transitive):
-        p = f"<{prop}>"
-        out.append(DeltaRule(f"prp-trp {p}", ("?s", p, "?o"), (("?s", p, "?m"), ("?m", p, "?o"))))
-    for prop, steps in rules.chains:
-        body = tuple((f"?v{i}", f"<{step}>", f"?v{i + 1}") for i, step in enumerate(steps))
-        out.append(DeltaRule(f"prp-spo2 <{prop}>", ("?v0", f"<{prop}>", f"?v{len(steps)}"), body))
-    return out
-
 
 def rule_properties(rules: Rules) -> set[str]:
     """The properties the property rules (sub-property, inverse, transitive, chain) read or write."""
@@ -100,27 +60,18 @@ def _bind(pattern: Pattern, facts: Iterable[ox.Triple]) -> str | None:
     return f"VALUES ({' '.join(pattern[i] for i in positions)}) {{ {' '.join(sorted(rows))} }}"
 
 
-def _triple_pattern(pattern: Pattern) -> str:
-    return " ".join(pattern) + " ."
-
-
-def _select_head(rule: DeltaRule) -> str:
-    s, p, o = rule.head
-    return f"SELECT DISTINCT ({s} AS ?hs) ({p} AS ?hp) ({o} AS ?ho)"
-
-
-def _query(rule: DeltaRule, values: str, premises: Iterable[Pattern], tail: str) -> str:
+def _query(rule: Rule, values: str, premises: Iterable[Pattern], tail: str) -> str:
     """``tail`` is a condition on the head, with ``{head}`` where its triple pattern goes."""
-    body = " ".join(_triple_pattern(p) for p in premises)
+    body = " ".join(triple_pattern(p) for p in premises)
     condition = tail.replace("{head}", " ".join(rule.head))
-    return f"{_select_head(rule)} WHERE {{ {values} {rule.axioms} {body} {rule.filters} {condition} }}"
+    return f"{rule.select()} WHERE {{ {values} {rule.axioms} {body} {rule.filters} {condition} }}"
 
 
 def _run(store: ox.Store, query: str) -> set[ox.Triple]:
     return {ox.Triple(row[0], row[1], row[2]) for row in store.query(query, use_default_graph_as_union=True)}
 
 
-def _consequences(store: ox.Store, rules: list[DeltaRule], facts: set[ox.Triple], tail: str) -> set[ox.Triple]:
+def _consequences(store: ox.Store, rules: list[Rule], facts: set[ox.Triple], tail: str) -> set[ox.Triple]:
     """The heads of every rule with one premise among ``facts`` and the others in the store, where ``tail`` holds."""
     found: set[ox.Triple] = set()
     for rule in rules:
@@ -131,7 +82,7 @@ def _consequences(store: ox.Store, rules: list[DeltaRule], facts: set[ox.Triple]
     return found
 
 
-def _derivable(store: ox.Store, rules: list[DeltaRule], candidates: set[ox.Triple]) -> set[ox.Triple]:
+def _derivable(store: ox.Store, rules: list[Rule], candidates: set[ox.Triple]) -> set[ox.Triple]:
     """The ``candidates`` that follow in one step from the store."""
     found: set[ox.Triple] = set()
     for rule in rules:
@@ -185,9 +136,7 @@ def infer_change(store: ox.Store, rules: Rules, *, instance_prefix: str, graph: 
     """Bring ``graph`` up to date in ``store`` after a write that asserted ``added`` and retracted ``removed``
     (triples no longer asserted in any other graph; the store already holds the write). None, with nothing
     changed, when the delta cannot be reasoned incrementally (see the module docstring)."""
-    from .inference import _predicates
-
-    read = _predicates(rules)
+    read = rule_predicates(rules)
     added = {t for t in added if t.predicate.value in read}
     removed = {t for t in removed if t.predicate.value in read}
     facts = added | removed
@@ -196,7 +145,7 @@ def infer_change(store: ox.Store, rules: Rules, *, instance_prefix: str, graph: 
         return None
     if not delta_keeps_instances_only(added, rules, instance_prefix=instance_prefix):
         return None
-    compiled = delta_rules(rules)
+    compiled = derivation_rules(rules)
     change = InferenceChange(set(), set())
     overdeleted = _overdelete(store, compiled, removed, graph)
     now_asserted = {t for t in added if _in_graph(store, t, graph)}
@@ -217,7 +166,7 @@ def _in_graph(store: ox.Store, fact: ox.Triple, graph: ox.NamedNode) -> bool:
     return ox.Quad(fact.subject, fact.predicate, fact.object, graph) in store
 
 
-def _overdelete(store: ox.Store, rules: list[DeltaRule], removed: set[ox.Triple],
+def _overdelete(store: ox.Store, rules: list[Rule], removed: set[ox.Triple],
                 graph: ox.NamedNode) -> set[ox.Triple]:
     """Step 1: the removed facts and every inferred fact with a derivation through one of them."""
     if not removed:
@@ -233,7 +182,7 @@ def _overdelete(store: ox.Store, rules: list[DeltaRule], removed: set[ox.Triple]
     return overdeleted
 
 
-def _insert(store: ox.Store, rules: list[DeltaRule], rederived: set[ox.Triple], added: set[ox.Triple],
+def _insert(store: ox.Store, rules: list[Rule], rederived: set[ox.Triple], added: set[ox.Triple],
             graph: ox.NamedNode, instance_prefix: str, change: InferenceChange) -> None:
     """Steps 3 and 4: the re-derived facts back in, then every new conclusion of them and of the added facts,
     round by round (semi-naive), kept when about an instance."""

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reekg.loaders.build import load_ontology
-from reekg.loaders.inference import _predicates, compile_rules, infer_into
+from reekg.loaders.inference import compile_rules, infer_into, rule_predicates
 from reekg.loaders.inference_delta import (
     asserted_delta,
     delta_keeps_instances_only,
@@ -37,7 +37,7 @@ def facts_of(home):
     """The curated build's quads, rules, premise facts, instances, property-rule facts and classes."""
     quads = list(ox.Store.read_only(str(StoreHome(home).current())))
     rules = compile_rules(load_ontology(NS))
-    read = _predicates(rules)
+    read = rule_predicates(rules)
     premises = sorted((q for q in quads if q.graph_name not in (INFERRED, ONTOLOGY)
                        and q.predicate.value in read), key=str)
     instances = sorted({q.subject for q in premises if q.subject.value.startswith(PREFIX)}, key=str)
