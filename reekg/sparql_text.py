@@ -45,18 +45,19 @@ _UCHAR = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _OPEN, _CLOSE, _UNARY = frozenset("{(["), frozenset("})]"), frozenset("!^-+")
 
 
-@dataclass
+@dataclass(frozen=True)
 class QueryShape:
-    """What the lexer learned: the form, the declared prefixes and every outbound reference."""
+    """What the lexer learned: the form and every outbound reference. Frozen, its lists tuples: the SPARQL gate
+    caches shapes and hands the same one to every caller (:func:`reekg.server.lexer.analyse_cached`)."""
 
     form: str | None = None  # SELECT, ASK, CONSTRUCT, DESCRIBE, or an update keyword; None if unknown
-    services: list[str | None] = field(default_factory=list)  # None: a variable or unreadable target
-    from_graphs: list[str | None] = field(default_factory=list)
-    from_named: list[str | None] = field(default_factory=list)
-    suspicious: list[str] = field(default_factory=list)  # words that contain an outbound keyword
-    loads: list[str | None] = field(default_factory=list)  # LOAD targets (updates)
-    withs: list[str | None] = field(default_factory=list)  # WITH graphs (updates)
-    update_suspicious: list[str] = field(default_factory=list)  # words that hide LOAD or WITH
+    services: tuple[str | None, ...] = ()  # None: a variable or unreadable target
+    from_graphs: tuple[str | None, ...] = ()
+    from_named: tuple[str | None, ...] = ()
+    suspicious: tuple[str, ...] = ()  # words that contain an outbound keyword
+    loads: tuple[str | None, ...] = ()  # LOAD targets (updates)
+    withs: tuple[str | None, ...] = ()  # WITH graphs (updates)
+    update_suspicious: tuple[str, ...] = ()  # words that hide LOAD or WITH
     depth: int = 0  # deepest nesting of brackets and unary operators
     tokens: int = 0  # tokens outside VALUES and DATA blocks
 
@@ -67,6 +68,25 @@ class QueryShape:
     @property
     def has_dataset(self) -> bool:
         return bool(self.from_graphs or self.from_named)
+
+
+@dataclass
+class _Findings:
+    """What :func:`analyse` has found so far (the clause readers append to it); frozen into a QueryShape."""
+
+    form: str | None = None
+    services: list[str | None] = field(default_factory=list)
+    from_graphs: list[str | None] = field(default_factory=list)
+    from_named: list[str | None] = field(default_factory=list)
+    suspicious: list[str] = field(default_factory=list)
+    loads: list[str | None] = field(default_factory=list)
+    withs: list[str | None] = field(default_factory=list)
+    update_suspicious: list[str] = field(default_factory=list)
+
+    def shape(self, depth: int, tokens: int) -> QueryShape:
+        return QueryShape(self.form, tuple(self.services), tuple(self.from_graphs), tuple(self.from_named),
+                          tuple(self.suspicious), tuple(self.loads), tuple(self.withs),
+                          tuple(self.update_suspicious), depth, tokens)
 
 
 def _unescape(iri: str) -> str:
@@ -116,10 +136,10 @@ class _Reader:
 
 # A clause reader takes the reader, the keyword's index and the shape; it returns the index after the clause,
 # or None when the keyword does not start that clause here (the token is then read as any other word).
-_ClauseReader = Callable[[_Reader, int, QueryShape], int | None]
+_ClauseReader = Callable[[_Reader, int, _Findings], int | None]
 
 
-def _read_prefix(reader: _Reader, i: int, shape: QueryShape) -> int | None:
+def _read_prefix(reader: _Reader, i: int, shape: _Findings) -> int | None:
     if i + 2 >= len(reader.tokens) or reader.tokens[i + 1][0] != "pname":
         return None
     target = reader.resolve(i + 2)
@@ -128,33 +148,33 @@ def _read_prefix(reader: _Reader, i: int, shape: QueryShape) -> int | None:
     return i + 3
 
 
-def _read_base(reader: _Reader, i: int, shape: QueryShape) -> int | None:
+def _read_base(reader: _Reader, i: int, shape: _Findings) -> int | None:
     if i + 1 >= len(reader.tokens) or reader.tokens[i + 1][0] != "iri":
         return None
     reader.base = reader.resolve(i + 1)
     return i + 2
 
 
-def _read_service(reader: _Reader, i: int, shape: QueryShape) -> int:
+def _read_service(reader: _Reader, i: int, shape: _Findings) -> int:
     target = i + 1 + reader.is_word(i + 1, "SILENT")
     shape.services.append(reader.resolve(target))
     return target + 1
 
 
-def _read_dataset(reader: _Reader, i: int, shape: QueryShape) -> int:
+def _read_dataset(reader: _Reader, i: int, shape: _Findings) -> int:
     named = reader.is_word(i + 1, "NAMED")
     target = i + 1 + named
     (shape.from_named if named else shape.from_graphs).append(reader.resolve(target))
     return target + 1
 
 
-def _read_load(reader: _Reader, i: int, shape: QueryShape) -> int:
+def _read_load(reader: _Reader, i: int, shape: _Findings) -> int:
     target = i + 1 + reader.is_word(i + 1, "SILENT")
     shape.loads.append(reader.resolve(target))
     return target + 1
 
 
-def _read_with(reader: _Reader, i: int, shape: QueryShape) -> int:
+def _read_with(reader: _Reader, i: int, shape: _Findings) -> int:
     shape.withs.append(reader.resolve(i + 1))
     return i + 2
 
@@ -165,7 +185,7 @@ _CLAUSES: dict[str, _ClauseReader] = {
 }
 
 
-def _note_suspicious(shape: QueryShape, kind: str, text: str, prefix: str | None) -> None:
+def _note_suspicious(shape: _Findings, kind: str, text: str, prefix: str | None) -> None:
     """Record a word or prefix that contains an outbound keyword (it may be one run into another token)."""
     if kind == "word":
         hidden = text
@@ -182,23 +202,22 @@ def _note_suspicious(shape: QueryShape, kind: str, text: str, prefix: str | None
 def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> QueryShape:
     """Lex ``query`` and report its form and outbound references (never raises on bad syntax)."""
     tokens = _tokens(query)
-    shape = QueryShape()
-    shape.depth, shape.tokens = _measure(tokens)
+    found = _Findings()
     reader = _Reader(tokens, dict(default_prefixes or {}))
     i = 0
     while i < len(tokens):
         kind, text, prefix, _local = tokens[i]
         upper = text.upper() if kind == "word" else ""
-        if shape.form is None and (upper in _QUERY_FORMS or upper in _UPDATE_KEYWORDS):
-            shape.form = upper
+        if found.form is None and (upper in _QUERY_FORMS or upper in _UPDATE_KEYWORDS):
+            found.form = upper
         clause = _CLAUSES.get(upper)
-        after = clause(reader, i, shape) if clause is not None else None
+        after = clause(reader, i, found) if clause is not None else None
         if after is not None:
             i = after
             continue
-        _note_suspicious(shape, kind, text, prefix)
+        _note_suspicious(found, kind, text, prefix)
         i += 1
-    return shape
+    return found.shape(*_measure(tokens))
 
 
 def _measure(tokens: list[Token]) -> tuple[int, int]:

@@ -52,7 +52,7 @@ def check_size(shape: QueryShape, *, max_depth: int = DEFAULT_MAX_DEPTH, max_tok
 
 def analyse_cached(query: str, prefixes: dict[str, str]) -> QueryShape:
     """:func:`analyse`, remembered for short query texts asked again with the same predeclared prefixes (a
-    client repeating a query, or the query page). The shape returned is shared: read it, never change it."""
+    client repeating a query, or the query page). Every caller gets the same shape, which is why it is frozen."""
     if len(query) > _CACHED_QUERY_CHARS:
         return analyse(query, prefixes)
     return _analyse(query, tuple(prefixes.items()))

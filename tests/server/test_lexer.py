@@ -133,7 +133,8 @@ CASES = [
 @pytest.mark.parametrize(("query", "prefixes", "expected"), CASES)
 def test_the_lexer_reads_form_and_outbound_references(query, prefixes, expected):
     shape = asdict(lexer.analyse(query, prefixes))
-    assert {name: shape[name] for name in FIELDS if shape[name] not in ([], None)} == expected
+    assert {name: list(shape[name]) if isinstance(shape[name], tuple) else shape[name]
+            for name in FIELDS if shape[name] not in ((), None)} == expected
 
 
 def test_check_refuses_what_the_shape_names():
