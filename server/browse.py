@@ -443,6 +443,13 @@ def sites() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return placed, unplaced
 
 
+def position_of(iri: str) -> dict[str, Any] | None:
+    """A supply site's sourced position as the map draws it, None when no source gives one (an entity page
+    says so instead of guessing)."""
+    placed, _ = sites()
+    return next((site for site in placed if site["doc"] == doc_href(*_split(iri, _answers().ns) or ("", ""))), None)
+
+
 def _site_record(entry: Entry) -> dict[str, Any]:
     """What the map and its table show of a site: kind, label, countries, stages and current status."""
     stages = entry.facets.get("stage") or ([("mining", "mining")] if entry.kind == "mine" else [])

@@ -13,7 +13,7 @@ from flask import Response, current_app, redirect, request, url_for
 
 from reekg.errors import NotFound
 
-from .. import conneg
+from .. import browse, conneg
 from .documents import (
     DATA_SUFFIXES,
     ONTOLOGY_QUERY,
@@ -148,13 +148,14 @@ def entity_page(description: Description, kind: str, ident: str) -> str:
     regions = [s.value.value for s in outgoing
                if s.property.value == str(names.reekg.region) and isinstance(s.value, ox.Literal)]
     title = (own["en"] or own["zh-Hant"] or [ident])[0]
+    site = str(names.reekg.Mine) in types or str(names.reekg.SupplySite) in types or kind in ("mine", "facility")
     formats = [(suffix, conneg.suffix_of(suffix).media_type,
                 url_for("ld.data", kind=kind, name=f"{ident}.{suffix}")) for suffix in DATA_SUFFIXES]
     return render("ld/entity.html", title=title, iri=description.iri.value, names=own, kind=kind, ident=ident,
                   types=[view_term(ox.NamedNode(t), labels) for t in types],
                   outgoing=[_statement_row(s, labels) for s in outgoing],
                   incoming=[_statement_row(s, labels) for s in description.statements if s.direction == "in"],
-                  is_mine=str(names.reekg.Mine) in types or kind == "mine", regions=regions,
+                  is_site=site, regions=regions, position=browse.position_of(description.iri.value) if site else None,
                   truncated=description.truncated, limit=settings()["max_rows"], query=description.query,
                   query_link=sparql_link(description.query), formats=formats, build_id=description.build_id)
 

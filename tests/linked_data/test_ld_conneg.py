@@ -121,7 +121,7 @@ def test_the_entity_page_shows_names_types_provenance_and_incoming_links(ld_serv
     assert 'href="/id/source/' in page  # each statement's source links to the source entity
     assert "Incoming links" in page and 'href="/id/material/' in page
     mine = fetch(ld_server, "/doc/mine/bayan-obo").text
-    assert "Inner Mongolia" in mine and "no map is drawn" in mine
+    assert "Inner Mongolia" in mine and "Position:" in mine and "href=\"/map\"" in mine  # sourced (coordinates.csv)
 
 
 def test_the_context_is_published(ld_server):

@@ -61,10 +61,6 @@ def test_a_method_not_allowed_is_a_page_for_a_browser(client):
     assert "GET" in answer.headers["Allow"] and '<nav aria-label="Site">' in answer.get_data(as_text=True)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server/templates/ld/entity.html prints 'The sources give a region, not coordinates, so no map is drawn "
-    "here.' on every mine page ({% if is_mine %}), and deref.entity_page never reads reekg:hasCoordinates, so "
-    "Bayan Obo's page denies the sourced position /map draws (data: coordinates.csv)"))
 def test_a_mine_with_sourced_coordinates_says_where_it_is_and_links_the_map(client):
     # the map places these (tests/browse/test_suggest_and_map.py::test_curated_map_places_the_four_sourced_sites)
     mines = [site for site in client.get("/map.json").get_json()["placed"] if site["kind"] == "mine"]
@@ -74,3 +70,12 @@ def test_a_mine_with_sourced_coordinates_says_where_it_is_and_links_the_map(clie
         where = page.split('id="where"', 1)[1].split("</section>", 1)[0]
         assert "not coordinates" not in where, site["id"]
         assert str(site["latitude"]) in where and 'href="/map' in where, site["id"]
+
+
+def test_a_site_no_source_places_says_so_instead_of_a_position(client):
+    unplaced = client.get("/map.json").get_json()["unplaced"]
+    assert unplaced, "the curated graph has sites without a sourced position"
+    site = unplaced[0]
+    where = client.get(site["doc"], headers=BROWSER).get_data(as_text=True).split('id="where"', 1)[1]
+    where = where.split("</section>", 1)[0]
+    assert "No source gives this site's position" in where and "Position:" not in where
