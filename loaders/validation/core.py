@@ -9,7 +9,7 @@ pySHACL results graph."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import pyoxigraph as ox
@@ -26,7 +26,7 @@ from rdflib.term import Node
 from ..problems import Place, Problem
 from .core_sparql import compile_core, needs_pyshacl, run_core_checks
 from .sparql_constraints import Split, split_shapes
-from .sparql_results import add_results, run_checks, store_of_graph, store_of_store
+from .sparql_results import Result, add_results, run_checks, store_of_graph, store_of_store
 
 # Where a SHACL result's focus node came from, given the result's path and value (None where it has none).
 Locator = Callable[[Node, Node | None, Node | None], Place]
@@ -114,8 +114,8 @@ def validate(data: Graph | Callable[[], Graph], shapes: Graph, locate: Locator, 
     if store is None:
         data = data() if callable(data) else data
     union = store_of_store(store) if store is not None else store_of_graph(data)
-    found = (run_checks(union, prepared.split.checks)
-             + run_core_checks(union, prepared.compiled, data if store is None else None))
+    found = prepared.rebind(run_checks(union, prepared.split.checks)
+                            + run_core_checks(union, prepared.compiled, data if store is None else None), shapes)
     del union
     if prepared.needs_pyshacl:
         data = data() if callable(data) else data
@@ -135,23 +135,67 @@ class Prepared:
     core: Graph  # what pySHACL validates
     compiled: list
     needs_pyshacl: bool
+    shapes: Graph  # the graph it was made from (its blank nodes are the checks')
+
+    def rebind(self, found: list[Result], shapes: Graph) -> list[Result]:
+        """``found`` naming the blank nodes of ``shapes`` (another parse of the same content) where results name
+        one: a path (``sh:resultPath``) or a SPARQL constraint (``sh:sourceConstraint``) of a named shape."""
+        if shapes is self.shapes:
+            return found
+        out = []
+        for r in found:
+            if isinstance(r.path, BNode) and not isinstance(r.shape, BNode):
+                r = replace(r, path=shapes.value(r.shape, SH.path))
+            if isinstance(r.constraint, BNode) and not isinstance(r.shape, BNode):
+                select = self.shapes.value(r.constraint, SH.select)
+                r = replace(r, constraint=next((c for c in shapes.objects(r.shape, SH.sparql)
+                                                if shapes.value(c, SH.select) == select), r.constraint))
+            out.append(r)
+        return out
 
 
-_PREPARED: dict[tuple[int, int], tuple[Graph, Prepared]] = {}
+_PREPARED: dict[frozenset, Prepared] = {}
+
+
+def _content_key(shapes: Graph) -> frozenset | None:
+    """The triples of ``shapes`` with each blank node written as the tree of what it holds (so two parses of the
+    same files have one key), or None if a blank node is shared or in a cycle (then nothing is remembered)."""
+    held: dict[Node, list[tuple[Node, Node]]] = {}
+    for s, p, o in shapes:
+        if isinstance(s, BNode):
+            held.setdefault(s, []).append((p, o))
+    signatures: dict[Node, object] = {}
+    used: set[Node] = set()
+
+    def signature(node: Node, depth: int = 0):
+        if not isinstance(node, BNode):
+            return node
+        if node in used or depth > 400:
+            raise ValueError("shared or cyclic blank node")
+        used.add(node)
+        signatures[node] = frozenset((p, signature(o, depth + 1)) for p, o in held.get(node, ()))
+        return signatures[node]
+
+    try:
+        top = frozenset((s, p, signature(o)) for s, p, o in shapes if not isinstance(s, BNode))
+    except (ValueError, RecursionError):
+        return None
+    return top if used >= held.keys() else None  # every blank node is reached from a named one
 
 
 def prepare(shapes: Graph) -> Prepared:
     """:func:`.sparql_constraints.split_shapes` and :func:`.core_sparql.compile_core` of ``shapes``, remembered
-    for the same graph (a write validates against the served shapes each time; splitting costs ~1 s)."""
-    key = (id(shapes), len(shapes))
-    if key in _PREPARED and _PREPARED[key][0] is shapes:
-        return _PREPARED[key][1]
+    by content (a write loads the shapes again each time; splitting them costs 0.5-2 s)."""
+    key = _content_key(shapes)
+    if key is not None and key in _PREPARED:
+        return _PREPARED[key]
     split = split_shapes(shapes)
     core, compiled = compile_core(split.core)
-    prepared = Prepared(split, core, compiled, needs_pyshacl(core))
-    if len(_PREPARED) >= 4:
-        _PREPARED.pop(next(iter(_PREPARED)))
-    _PREPARED[key] = (shapes, prepared)  # the graph is held, so its id is not reused while cached
+    prepared = Prepared(split, core, compiled, needs_pyshacl(core), shapes)
+    if key is not None:
+        if len(_PREPARED) >= 4:
+            _PREPARED.pop(next(iter(_PREPARED)))
+        _PREPARED[key] = prepared
     return prepared
 
 
@@ -159,7 +203,8 @@ def hybrid_results(data: Graph, shapes: Graph) -> tuple[bool, Graph]:
     """The hybrid engine's results graph for a small in-memory ``data`` graph (a write's focus subgraph)."""
     prepared = prepare(shapes)
     union = store_of_graph(data)
-    found = run_checks(union, prepared.split.checks) + run_core_checks(union, prepared.compiled, data)
+    found = prepared.rebind(run_checks(union, prepared.split.checks)
+                            + run_core_checks(union, prepared.compiled, data), shapes)
     if prepared.needs_pyshacl:
         conforms, results = _pyshacl(data, prepared.core)
     else:
