@@ -1,7 +1,8 @@
 """SHACL validation of a graph, and of the part of it a write changes, reported at the place each fact came from.
 
-* :mod:`.core` — :func:`validate`: SHACL Core in pySHACL, the SHACL-SPARQL constraints in pyoxigraph, one
-  :class:`ValidationReport` in plain words;
+* :mod:`.core` — :func:`validate`: the SHACL-SPARQL constraints and SHACL Core in pyoxigraph
+  (:mod:`.core_sparql` compiled to SPARQL, :mod:`.core_values` judged over the values it reads), the rest in
+  pySHACL, one :class:`ValidationReport` in plain words;
 * :mod:`.sparql_constraints` — which SHACL-SPARQL constraints move to pyoxigraph, as checks ready to run;
   :mod:`.sparql_queries` — the rewrites and the batch test of their query text; :mod:`.sparql_results` —
   running the checks on a store and writing their results as pySHACL writes them;

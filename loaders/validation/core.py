@@ -3,8 +3,9 @@
 
 The ``hybrid`` engine splits the shapes three ways: the SHACL-SPARQL constraints pyoxigraph can run
 (:mod:`.sparql_constraints`), the common SHACL Core components on simple paths compiled to SPARQL
-(:mod:`.core_sparql`, the list is its docstring), and the rest, which pySHACL validates. All three write one
-pySHACL results graph."""
+(:mod:`.core_sparql`, the list is its docstring) or judged in Python over the values pyoxigraph reads
+(:mod:`.core_values`), and the rest, which pySHACL validates (nothing of the data shapes). All write one pySHACL
+results graph."""
 
 from __future__ import annotations
 

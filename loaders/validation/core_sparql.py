@@ -20,8 +20,11 @@ What is compiled, and only where plainly equivalent:
   for ill-typed lexical forms with pySHACL's own test) and ``sh:pattern`` without ``sh:flags`` (rows that
   XPath's regex rejects are checked again with Python's ``re``, pySHACL's engine).
 
-Everything else (``sh:or``/``sh:and``/``sh:xone``, qualified value shapes, ranges, ``sh:languageIn``,
-``sh:lessThanOrEquals``, complex paths, shapes other shapes refer to) stays with pySHACL, the reference.
+The other components of those shapes, and every component of property shapes on inverse or alternative
+paths, are judged in Python over the values pyoxigraph reads (:mod:`.core_values`); property shapes with
+targets of their own that no shape refers to are compiled too. What neither takes (complex paths, shapes
+other shapes refer to, components without ``sh:message``) stays with pySHACL, the reference, and
+:func:`needs_pyshacl` tells whether anything is left for it.
 """
 
 from __future__ import annotations
