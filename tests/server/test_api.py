@@ -54,24 +54,53 @@ def test_trace_reaches_mines_and_countries_and_cites_every_hop(api):
     assert stages["mp-independence"] == ["magnet-making", "metal-alloy"]
 
 
-def test_exposure_of_5000_optimus_gives_17000_kg_at_the_seed_estimate_and_marks_dy_tb(api):
+@pytest.fixture(scope="module")
+def optimus_exposure(api) -> dict:
+    """The exposure of 5,000 Optimus on 2025-06-01 (asked once; tests/remote runs the same tests on each engine)."""
     status, body = get_json(api, "/api/v1/exposure", robot="tesla-optimus", units="5000", on="2025-06-01")
     assert status == 200
-    seed = next(m for m in body["data"]["magnet"] if m["source"] == "seed-article")
+    return body["data"]
+
+
+def _seed_estimate(data: dict) -> dict:
+    return next(m for m in data["magnet"] if m["source"] == "seed-article")
+
+
+def _element(data: dict, symbol: str) -> dict:
+    return next(e for e in data["elements"] if e["symbol"] == symbol)
+
+
+def _at_seed(data: dict, symbol: str) -> dict:
+    """An element's fleet mass at the seed article's magnet estimate."""
+    estimate = _seed_estimate(data)["estimate"]
+    return next(m for m in _element(data, symbol)["fleetMassKg"] if m["estimate"] == estimate)
+
+
+def test_exposure_of_5000_optimus_gives_17000_kg_at_the_seed_estimate(optimus_exposure):
+    seed = _seed_estimate(optimus_exposure)
     assert seed["massPerUnitKg"]["max"] == pytest.approx(3.4)
     assert seed["fleetMassKg"]["max"] == pytest.approx(17_000)
-    assert len(body["data"]["magnet"]) >= 5  # every sourced estimate side by side
-    controlled = {e["symbol"] for e in body["data"]["elements"] if e["controlStatus"] == "yes"}
+    assert len(optimus_exposure["magnet"]) >= 5  # every sourced estimate side by side
+
+
+def test_exposure_marks_dy_and_tb_as_controlled(optimus_exposure):
+    controlled = {e["symbol"] for e in optimus_exposure["elements"] if e["controlStatus"] == "yes"}
     assert {"Dy", "Tb"} <= controlled
-    assert {e["controlStatus"] for e in body["data"]["elements"]} <= {"yes", "no", "unknown"}
-    dy = next(e for e in body["data"]["elements"] if e["symbol"] == "Dy")
+    assert {e["controlStatus"] for e in optimus_exposure["elements"]} <= {"yes", "no", "unknown"}
+
+
+def test_exposure_leaves_dy_unknown_where_no_source_gives_the_grades_content(optimus_exposure):
     # the joint motor needs H/SH/UH grades, whose Dy no source gives: unknown, not the standard grade's 1.2 wt%
-    seed_dy = next(m for m in dy["fleetMassKg"] if m["estimate"] == seed["estimate"])
-    assert seed_dy["max"] is None and dy["fleetTotalKg"] == {"min": None, "max": None}
-    ndpr = next(e for e in body["data"]["elements"] if e["symbol"] == "Nd+Pr")
-    seed_ndpr = next(m for m in ndpr["fleetMassKg"] if m["estimate"] == seed["estimate"])
-    assert seed_ndpr["max"] == pytest.approx(17_000 * 0.325)  # Nd+Pr 29–32.5 wt%, one combined figure
-    separation = body["data"]["stages"]["separation"]
+    assert _at_seed(optimus_exposure, "Dy")["max"] is None
+    assert _element(optimus_exposure, "Dy")["fleetTotalKg"] == {"min": None, "max": None}
+
+
+def test_exposure_gives_nd_pr_as_one_combined_figure(optimus_exposure):
+    assert _at_seed(optimus_exposure, "Nd+Pr")["max"] == pytest.approx(17_000 * 0.325)  # Nd+Pr 29–32.5 wt%
+
+
+def test_exposure_gives_the_separation_hhi_as_a_lower_bound(optimus_exposure):
+    separation = optimus_exposure["stages"]["separation"]
     assert separation["hhiIsLowerBound"] is True and 0 < separation["hhi"] <= 1
 
 
