@@ -56,10 +56,12 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
 # --- xdist: which tests one worker runs together ------------------------------------------------------------
 # scripts/test runs `-n 2 --dist loadscope` with the scopes below: every test module is one unit (its module
-# fixtures, a server or a wheel, are made once), and the modules that share one expensive session resource form
-# one unit, so only one worker makes it. xdist's own loadgroup marks are not used: pytest-xdist 3.8 adds the group
-# to `item._nodeid`, which pytest 9.2 no longer reads, so they group nothing.
-_ENGINE = re.compile(r"\[(oxigraph|virtuoso)[-\]]")  # the remote engine (a session fixture's param) in a test id
+# fixtures, a server or a wheel, are made once), a remote-store module one unit per engine (its engine fixture is
+# module-scoped and parametrized, so the two engines' halves share nothing and two workers can run them), and the
+# modules that share one expensive session resource form one unit, so only one worker makes it. xdist's own
+# loadgroup marks are not used: pytest-xdist 3.8 adds the group to `item._nodeid`, which pytest 9.2 no longer
+# reads, so they group nothing.
+_ENGINE = re.compile(r"\[(oxigraph|virtuoso)[-\]]")  # the remote engine (a module fixture's param) in a test id
 _SHARED = {"curated-server": ("tests/browser/", "tests/server/test_schemathesis.py"),  # curated_server, browser
            "writable-server": ("tests/server/test_server_writes.py", "tests/server/test_server_protocol_fixes.py"),
            "linked-data": ("tests/linked_data/",)}  # ld_home, a build of its own
@@ -70,7 +72,7 @@ def work_unit(nodeid: str) -> str:
     path = nodeid.split("::", 1)[0]
     engine = _ENGINE.search(nodeid)
     if path.startswith("tests/remote/") and engine:
-        return f"remote-{engine.group(1)}"  # one engine per kind, for test_remote_store.py then test_remote_writes.py
+        return f"{path}[{engine.group(1)}]"  # a module's engine is its own (module-scoped): one unit per engine
     return next((unit for unit, prefixes in _SHARED.items() if path.startswith(prefixes)), path)
 
 

@@ -38,10 +38,11 @@ def start_engine(kind: str, folder: Path) -> Engine:
     return Engine(kind, folder).start()
 
 
-# One engine of each kind per module. Under xdist each kind's tests of both modules are one unit of work
-# (tests/conftest.py, work_unit), so they run on one worker, one engine at a time. (One engine per session for both
-# modules passes on oxigraph, but on Virtuoso two write cases then find staging graphs after the engine-killed-mid-load
-# case, even once that case drops its own: left as a finding, issue 12.)
+# One engine of each kind per module. Under xdist each (module, engine) is one unit of work (tests/conftest.py,
+# work_unit), so the two engines' halves of a module, and the two modules, can run on both workers at once, each
+# with an engine of its own on free ports. (One engine per session for both modules passes on oxigraph, but on
+# Virtuoso two write cases then find staging graphs after the engine-killed-mid-load case, even once that case
+# drops its own: left as a finding, issue 12.)
 @pytest.fixture(scope="module", params=ENGINES)
 def engine(request, tmp_path_factory) -> Iterator[Engine]:
     started = start_engine(request.param, tmp_path_factory.mktemp(f"engine-{request.param}"))
