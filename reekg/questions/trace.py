@@ -47,6 +47,9 @@ def trace(a: Answers, subsystem: str, robot: str | None = None, element: str | N
     if element:
         params["element"] = a.resolve("element", element)
     rows, query = _paths(a, params, unverified)
+    stages, q_stages = site_stages(a)
+    for r in rows:
+        r["stages"], r["unverifiedStages"] = stages.get(r.get("site"), (None, None))
     page = rows[offset:offset + limit]
     paths = [_path(a, r, when, unverified) for r in page]
     deps, q_deps = dependencies(a, unverified)
@@ -57,7 +60,7 @@ def trace(a: Answers, subsystem: str, robot: str | None = None, element: str | N
     wanted &= set(RARE_EARTHS)
     summary, share_query, share_rows = share_summaries(a)
     asked = {"subsystem": subsystem, "robot": robot, "element": element, "unverified": unverified or None, "on": on}
-    return a.answer(paths, [query, share_query, q_deps], page + share_rows,
+    return a.answer(paths, [query, q_stages, share_query, q_deps], page + share_rows,
                     subsystem=a.local_id(params["subsystem"]), on=when,
                     countries=sorted({r["countryCode"] for r in rows if r.get("countryCode")}), shares=summary,
                     gaps=_gaps(a, wanted, {r.get("symbol") for r in rows}, when, unverified),
@@ -82,6 +85,18 @@ def _paths(a: Answers, params: dict[str, Any], unverified: bool) -> tuple[list[R
     # the ids are in the text now: the runner binds only what is left
     bound = dataclasses.replace(bound, parameters=tuple(p for p in query.parameters if p.name not in params))
     return a.call(bound, {"unverified": flag(unverified)}), query
+
+
+def site_stages(a: Answers) -> tuple[dict[str, tuple[str | None, str | None]], Query]:
+    """Each site's stages and unverified stages as space-separated ids (None: none), once per build."""
+    def read() -> tuple[dict[str, tuple[str | None, str | None]], Query]:
+        rows, query = a.run("site-stages")
+        found: dict[str, dict[str, str]] = defaultdict(dict)
+        for r in rows:  # a row for the stages and one for the unverified stages
+            found[r["site"]].update((k, r[k]) for k in ("stages", "unverifiedStages") if r.get(k))
+        return {site: (v.get("stages"), v.get("unverifiedStages")) for site, v in found.items()}, query
+
+    return a.memo("site-stages", read)
 
 
 def summarise(rows: list[Row], unverified: bool) -> list[Row]:
@@ -161,7 +176,7 @@ register(Question(
     (Param("subsystem", required=True, help="subsystem id", example="joint-actuation"),
      Param("robot", help="robot id", example="tesla-optimus"), Param("element", help="element symbol"),
      UNVERIFIED, STATUS_ON, LIMIT, OFFSET),
-    queries=("trace", "stage-shares", "dependencies", "element-sites", "site-status"), order=20,
+    queries=("trace", "site-stages", "stage-shares", "dependencies", "element-sites", "site-status"), order=20,
     response=rows("one hop from the subsystem's element (in a component's material) to a site and its country", {
         "element": text("element symbol", nullable=True), "component": text("component id", nullable=True),
         "material": text("material id", nullable=True),
