@@ -130,11 +130,18 @@ class Assembled:
                 for g in graphs for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(g))]
 
 
-def union_graph(store: ox.Store, ns: Namespaces) -> Graph:
-    """Every triple of ``store`` (all its graphs) as one rdflib graph with reekg's prefixes, for pySHACL."""
+def prefixes_graph(ns: Namespaces) -> Graph:
+    """An empty graph bound to reekg's prefixes: what a validation report shortens IRIs with, so that full
+    validation need not build the union graph when pySHACL has nothing left to check."""
     graph = Graph()
     for prefix, iri in ns.prefixes().items():
         graph.bind(prefix, iri)
+    return graph
+
+
+def union_graph(store: ox.Store, ns: Namespaces) -> Graph:
+    """Every triple of ``store`` (all its graphs) as one rdflib graph with reekg's prefixes, for pySHACL."""
+    graph = prefixes_graph(ns)
     graph.addN((from_oxigraph(q.subject), from_oxigraph(q.predicate), from_oxigraph(q.object), graph)
                for q in store)
     return graph
@@ -290,7 +297,8 @@ def _remote_call(action, what: str):
 def _validate(assembled: Assembled, validation: str, extra_rdf: list[Path]) -> ValidationReport:
     ns = assembled.ns
     if validation == "full":  # SHACL-SPARQL on the store in pyoxigraph, then the rest in pySHACL
-        return validate(assembled.union, load_shapes(ns), assembled.locate, store=assembled.store)
+        return validate(assembled.union, load_shapes(ns), assembled.locate, store=assembled.store,
+                        namespaces=prefixes_graph(ns))
     if validation == "incremental":
         from .validation import StoreIndex, validate_focus
 

@@ -65,7 +65,7 @@ from reekg.errors import (
 )
 from reekg.terms import from_oxigraph
 
-from .build import load_shapes, new_manifest, union_graph
+from .build import load_shapes, new_manifest, prefixes_graph, union_graph
 from .namespaces import Namespaces
 from .store import StoreHome, content_hash, content_hash_update
 from .update_scope import update_graphs
@@ -285,7 +285,7 @@ def _validate(work: _Working, settings: dict[str, Any], shapes: Graph | None, re
     shapes = shapes if shapes is not None else load_shapes(ns)
     locate = locator(store)
     if write_validation(settings) == "full":
-        report = validate(lambda: union_graph(store, ns), shapes, locate, store=store)
+        report = validate(lambda: union_graph(store, ns), shapes, locate, store=store, namespaces=prefixes_graph(ns))
     else:
         # the focus nodes of every triple, asserted or inferred, that the write changed
         from .validation import StoreIndex, validate_focus
