@@ -268,7 +268,7 @@ class ProcessPool:
             if worker is not None and ready and not self._closed:
                 self._all.add(worker)
                 self._idle.append(worker)
-                self._changed.notify_all()
+                self._changed.notify()  # one idle worker: one waiter (each rechecks _idle first)
                 return
         if worker is not None:
             worker.kill()
@@ -307,7 +307,9 @@ class ProcessPool:
             surplus = len(self._all) + self._starting > self._wanted_locked() and not self._waiting
             if not running.long and not surplus and not self._closed:
                 self._idle.append(worker)
-                self._changed.notify_all()
+                # one idle worker, one waiter: notify_all woke every waiting request thread (six of eight
+                # clients' threads on two workers) to find one worker, a thread switch each
+                self._changed.notify()
                 return
         self._discard(worker, restart=False)
 
@@ -330,6 +332,12 @@ class ProcessPool:
             self._start(missing)
             with self._lock:
                 self._wake_watch.wait(0.05)
+
+    def _long_soon_locked(self) -> bool:
+        """Whether a running query is long or due to be marked long: only then can the watcher act for a
+        waiting query before its next tick (waking it for every waiting query cost a thread switch each)."""
+        due = time.monotonic() - self.long_after
+        return any(running.long or running.started <= due for running in self._busy.values())
 
     def _stop_oldest_locked(self, now: float) -> None:
         if not self._waiting or self._idle or self._starting or len(self._all) < self.size + self.extra:
@@ -354,8 +362,8 @@ class ProcessPool:
                 raise Busy("too many queries are running; try again shortly")
             self._admitted += 1
             self._waiting += 1
-            if not self._idle:
-                self._wake_watch.notify()
+            if not self._idle and self._long_soon_locked():
+                self._wake_watch.notify()  # a long query may have to be stopped for this one
             try:
                 while not self._idle:
                     remaining = deadline - time.monotonic()

@@ -139,3 +139,29 @@ def test_cors_requests_are_left_to_flask(tmp_path):
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == "https://example.org"
     assert "Origin" in response.headers["Vary"]
+
+
+def test_a_repeated_request_reuses_its_plan_and_keys_on_what_planning_reads(app):
+    front = app.wsgi_app
+    front._plans.clear()
+    client = app.test_client()
+    first = client.get(_get(LOOKUP), headers=SPARQL_JSON)
+    again = client.get(_get(LOOKUP), headers=SPARQL_JSON)
+    assert len(front._plans) == 1 and again.get_data() == first.get_data()
+    as_csv = client.get(_get(LOOKUP), headers={"Accept": "text/csv"})
+    assert as_csv.mimetype == "text/csv" and len(front._plans) == 2
+    refused = client.get(_get("SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"))
+    assert refused.status_code == 400 and len(front._plans) == 2  # answered by Flask, never kept
+
+
+def test_a_kept_plan_is_not_used_on_another_build(app):
+    from reekg.read.jobs import Snapshot
+
+    front = app.wsgi_app
+    front._plans.clear()
+    client = app.test_client()
+    client.get(_get(LOOKUP), headers=SPARQL_JSON)
+    (key, (snapshot, planned)), = front._plans.items()
+    front._plans[key] = (Snapshot("an earlier build", frozenset()), planned)
+    client.get(_get(LOOKUP), headers=SPARQL_JSON)
+    assert front._plans[key][0] == snapshot  # planned again on the build served now
