@@ -53,7 +53,7 @@ class Result:
     lookups: dict[int, Throughput]  # by number of clients
 
 
-def trace_query(ns: Namespaces, **values: str) -> tuple[str, str]:
+def trace_query(ns: Namespaces, unverified: bool = False, **values: str) -> tuple[str, str]:
     """The traceability query as every engine gets it: explicit PREFIX lines (the peers do not predeclare
     reekg's prefixes) and the parameters bound by a VALUES block at the top of the WHERE group, built from
     N-Triples terms (as for a remote store, STYLE.md), so FILTERs see them as pyoxigraph's substitutions do."""
@@ -62,7 +62,7 @@ def trace_query(ns: Namespaces, **values: str) -> tuple[str, str]:
         return "bench/trace_fallback.rq (5 hops)", (HERE / "trace_fallback.rq").read_text(encoding="utf-8")
     query = parse("trace", TRACE_RQ.read_text(encoding="utf-8"))
     values = {name: ns.base + "id/" + value for name, value in (values or TRACE_VALUES).items()}
-    bindings = query.bind(ns, **values)
+    bindings = query.bind(ns, **values, unverified="true" if unverified else "false")
     names = " ".join(str(v) for v in bindings)
     terms = " ".join(str(t) for t in bindings.values())
     block = f"VALUES ({names}) {{ ({terms}) }}\n"

@@ -259,7 +259,8 @@ class Answers:
     # --- citing sources ----------------------------------------------------------------------------
 
     def answer(self, data: Any, queries: list[Query], rows: Iterable[Row], **extra: Any) -> dict[str, Any]:
-        """The answer's envelope: ``extra`` fields, the data, the sources ``rows`` cite and the SPARQL run."""
+        """The answer's envelope: ``extra`` fields, the data, the sources ``rows`` cite and the SPARQL behind it
+        (the queries run; a trace also lists trace.rq, the one query that gives its rows)."""
         return {"ok": True, **extra, "data": data, "sources": self.cite(rows),
                 "sparql": {q.name: q.text for q in queries}}
 

@@ -3,21 +3,19 @@ its dated status, and the gaps: elements and stages with no supplier in the grap
 
 from __future__ import annotations
 
-import dataclasses
 import urllib.parse
 from collections import Counter, defaultdict
 from typing import Any
 
-from reekg.errors import BadParameter
-
-from .core import RARE_EARTHS, Answers, Row, day, dependencies, flag
+from .core import RARE_EARTHS, Answers, Row, day, dependencies
 from .declare import Question, Show, register
-from .library import Query, QueryParameterError
+from .library import Query
 from .params import STATUS_ON, UNVERIFIED, Param
 from .schemas import SITE_STATUS, boolean, keyed, rows, text, texts
 from .shares import share_assumptions, share_summaries
 from .show import gap_lines
 from .statuses import gaps, status_on
+from .supply_paths import NETWORK_QUERIES, trace_rows
 
 _HOPS = ("gRobot", "gComponent", "gMaterial", "gElement", "gSite", "gFeed", "gCountry")
 PAGE = 1000  # paths an answer lists unless asked for more: at 10^6 triples a curated subsystem has ~200,000
@@ -46,7 +44,7 @@ def trace(a: Answers, subsystem: str, robot: str | None = None, element: str | N
         params["robot"] = a.resolve("robot", robot)
     if element:
         params["element"] = a.resolve("element", element)
-    rows, query = _paths(a, params, unverified)
+    rows, queries = trace_rows(a, params, unverified)
     stages, q_stages = site_stages(a)
     for r in rows:
         r["stages"], r["unverifiedStages"] = stages.get(r.get("site"), (None, None))
@@ -60,7 +58,8 @@ def trace(a: Answers, subsystem: str, robot: str | None = None, element: str | N
     wanted &= set(RARE_EARTHS)
     summary, share_query, share_rows = share_summaries(a)
     asked = {"subsystem": subsystem, "robot": robot, "element": element, "unverified": unverified or None, "on": on}
-    return a.answer(paths, [query, q_stages, share_query, q_deps], page + share_rows,
+    # trace.rq first: the one query an analyst reruns for these rows (the route runs its halves, queries)
+    return a.answer(paths, [a.queries["trace"], *queries, q_stages, share_query, q_deps], page + share_rows,
                     subsystem=a.local_id(params["subsystem"]), on=when,
                     countries=sorted({r["countryCode"] for r in rows if r.get("countryCode")}), shares=summary,
                     gaps=_gaps(a, wanted, {r.get("symbol") for r in rows}, when, unverified),
@@ -69,22 +68,6 @@ def trace(a: Answers, subsystem: str, robot: str | None = None, element: str | N
                     summary=summarise(rows, unverified),
                     assumptions={"on": when, "shares": share_assumptions(summary), "unverified": unverified,
                                  "siteStatus": "newest status observation stated as of the day or before"})
-
-
-def _paths(a: Answers, params: dict[str, Any], unverified: bool) -> tuple[list[Row], Query]:
-    """The rows of trace.rq, its ids bound by a VALUES block (pyoxigraph plans its joins from a VALUES block,
-    not from a substitution: at 10^6 triples the bound form is ~20× faster) and ``unverified`` substituted."""
-    query = a.queries["trace"]
-    try:
-        query.bind(a.ns, **params, unverified=flag(unverified))  # check kinds before anything runs
-    except QueryParameterError as exc:
-        raise BadParameter(exc.name, str(exc).split(": ", 1)[-1]) from None
-    bound = query
-    for name, iri in params.items():
-        bound = bound.with_values(name, [iri])
-    # the ids are in the text now: the runner binds only what is left
-    bound = dataclasses.replace(bound, parameters=tuple(p for p in query.parameters if p.name not in params))
-    return a.call(bound, {"unverified": flag(unverified)}), query
 
 
 def site_stages(a: Answers) -> tuple[dict[str, tuple[str | None, str | None]], Query]:
@@ -176,7 +159,8 @@ register(Question(
     (Param("subsystem", required=True, help="subsystem id", example="joint-actuation"),
      Param("robot", help="robot id", example="tesla-optimus"), Param("element", help="element symbol"),
      UNVERIFIED, STATUS_ON, LIMIT, OFFSET),
-    queries=("trace", "site-stages", "stage-shares", "dependencies", "element-sites", "site-status"), order=20,
+    queries=("trace", "trace-materials", "trace-robot", *NETWORK_QUERIES, "site-stages", "stage-shares",
+             "dependencies", "element-sites", "site-status"), order=20,
     response=rows("one hop from the subsystem's element (in a component's material) to a site and its country", {
         "element": text("element symbol", nullable=True), "component": text("component id", nullable=True),
         "material": text("material id", nullable=True),

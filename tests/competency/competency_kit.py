@@ -3,6 +3,7 @@ library query on pyoxigraph or on rdflib's engine (the ``store`` fixture is in c
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pyoxigraph as ox
 from rdflib import Literal, URIRef
 
 from reekg.loaders.namespaces import Namespaces
+from reekg.questions.core import Answers
 from reekg.questions.library import library
 
 NS = Namespaces()
@@ -68,3 +70,14 @@ def details(rows) -> dict[str | None, set[str]]:
         found[None if row["statusDetail"] is None else text(row["statusDetail"]).rsplit("/", 1)[1]].add(
             text(row["symbol"]))
     return found
+
+
+def store_answers(store: ox.Store) -> Answers:
+    """The analyst questions over ``store`` in this process, each query run by pyoxigraph with its parameters
+    as substitutions (the saved query's own text)."""
+    def runner(query, params):
+        result = store.query(query.text, substitutions=query.bind(NS, **params), use_default_graph_as_union=True,
+                             prefixes=NS.prefixes(), base_iri=NS.base)
+        return json.loads(result.serialize(format=ox.QueryResultsFormat.JSON))["results"]["bindings"], "build"
+
+    return Answers(runner, NS)

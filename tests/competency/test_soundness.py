@@ -14,6 +14,7 @@ import json
 
 import pyoxigraph as ox
 import pytest
+from competency_kit import store_answers
 from rdflib import Literal, URIRef
 
 from reekg import settings as settings_registry
@@ -28,14 +29,7 @@ NS = Namespaces()
 
 
 def oxigraph_answers(home) -> Answers:
-    store = StoreHome(home).open()
-
-    def runner(query, params):
-        result = store.query(query.text, substitutions=query.bind(NS, **params), use_default_graph_as_union=True,
-                             prefixes=NS.prefixes(), base_iri=NS.base)
-        return json.loads(result.serialize(format=ox.QueryResultsFormat.JSON))["results"]["bindings"], "build"
-
-    return Answers(runner, NS)
+    return store_answers(StoreHome(home).open())
 
 
 def rdflib_answers(dataset) -> Answers:
