@@ -101,7 +101,9 @@ def write_worker(home: str) -> None:
         one = [(ns.entity("element", "Nd"), RDFS.comment, Literal("a bench note", lang="en"))]
         graph = ns.partner_graph("bench")
         out = {}
-        for name, triples in (("", _write_100(ns)), ("_1", one)):  # the first write also warms the process
+        # The process's first write (cold: it loads the shapes' and rules' indexes, as a server's first write
+        # does), then the 100-triple and the 1-triple writes as a serving process makes them, each taken back.
+        for name, triples in (("_first", one), ("", _write_100(ns)), ("_1", one)):
             body = " ".join(f"{s.n3()} {p.n3()} {o.n3()} ." for s, p, o in triples)
             for verb in ("INSERT", "DELETE"):
                 started = time.perf_counter()
@@ -226,9 +228,9 @@ def main(argv: list[str] | None = None) -> None:
     print("| target N | synth triples | quads in store | synth s (RSS MiB) | build --validate none s | build triples/s "
           "| build RSS MiB | assemble s | write s | full SHACL s (RSS MiB) | pySHACL alone s (RSS MiB) | ratio "
           "| incremental (100-triple write) s | focus nodes / subgraph triples | incremental RSS MiB "
-          "| validated 100-triple write s (checkpoint / apply / inference / validation / publish) | its delete s "
-          "| validated 1-triple write s | its delete s |")
-    print("| --- " * 19 + "|")
+          "| the process's first write, 1 triple, s | validated 100-triple write s (checkpoint / apply / inference "
+          "/ validation / publish) | its delete s | validated 1-triple write s | its delete s |")
+    print("| --- " * 20 + "|")
     for size, triples, m, ws, rs, wb, rb, v, rss in rows:
         t = m["timings_s"]
         ratio = f"{v['pyshacl']['s'] / v['full']['s']:.1f}×" if "full" in v and "pyshacl" in v else "—"
@@ -237,7 +239,8 @@ def main(argv: list[str] | None = None) -> None:
               f"| {rb:.0f} | {t['assemble']:.1f} | {t.get('write', 0):.1f} | {_full(v, rss, 'full')} "
               f"| {_full(v, rss, 'pyshacl')} "
               f"| {ratio} | {inc['incremental_s']:.2f} | {inc['incremental_focus']} / {inc['incremental_subgraph']} "
-              f"| {rss['incremental']:.0f} | {_write_cell(v['write']['insert'])} "
+              f"| {rss['incremental']:.0f} | {_write_cell(v['write']['insert_first'])} "
+              f"| {_write_cell(v['write']['insert'])} "
               f"| {_write_cell(v['write']['delete'])} | {_write_cell(v['write']['insert_1'])} "
               f"| {_write_cell(v['write']['delete_1'])} |")
 
