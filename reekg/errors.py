@@ -189,6 +189,18 @@ class QueryTimeout(ServiceError):
         self.limit = limit
 
 
+class AnswerTooLarge(ServiceError):
+    """A query behind an analyst answer returned more rows than ``answer_max_rows``: the answer is not computed
+    from a cut result, and the limit is the service's, not a fault (raise it, or ask a narrower question)."""
+
+    status = 503
+    metric = "answer_too_large"
+
+    def __init__(self, query: str, limit: int):
+        super().__init__(f"query {query} returned more than answer_max_rows={limit} rows: the answer is not "
+                         "computed from a cut result (ask a narrower question, or raise answer_max_rows)")
+
+
 class NotReady(ServiceError):
     status = 503
     metric = "not_ready"

@@ -56,7 +56,8 @@ REGISTRY: tuple[Setting, ...] = (
     Setting("max_rows", int, 10000, "Most rows (or triples) one answer carries; a longer one is cut and says so."),
     Setting("answer_max_rows", int, 200_000,
             "Most rows one query behind an analyst answer (/api/v1, pages, CLI) may return; past it the answer "
-            "fails naming the query rather than being computed from a cut result."),
+            "fails (503) naming the query rather than being computed from a cut result. A per-build index (the "
+            "dependencies, shares, statuses and supply network answers share) is read whole."),
     Setting("max_request_bytes", int, 1_000_000, "Largest request body or query string accepted (413/414 past it)."),
     Setting("max_concurrent_queries", int, 4,
             "Queries one HTTP worker runs or queues at once; past it 503 with Retry-After."),

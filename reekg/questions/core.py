@@ -13,6 +13,8 @@ status they map to.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -107,6 +109,11 @@ class Catalog:
 
 _CACHE_LIMIT = 200_000  # entries of a catalog's lazily filled maps before they start again
 _LOOKUP_BATCH = 500  # IRIs per provenance or sources query
+# A memo is a per-build index (dependencies, shares, statuses, the trace's supply network): its queries are read
+# whole, past answer_max_rows, which bounds what one request's own queries may return; an index's size is the
+# graph's (at 10^7 triples the supply network's upstream links are more than 200,000 rows).
+WHOLE_MAX_ROWS = 20_000_000
+_IN_MEMO: contextvars.ContextVar[bool] = contextvars.ContextVar("reekg_in_memo", default=False)
 _MEMO_LIMIT = 1_000  # a catalog's memos (some are per day, or per day and robot) before they start again
 
 
@@ -146,7 +153,10 @@ class Answers:
     def call(self, query: Query, params: dict[str, Any]) -> list[Row]:
         """Run ``query`` through the runner (every query goes through here: a new build id empties the
         catalog)."""
-        rows, build_id = self.runner(query, params)
+        runner = self.runner
+        if _IN_MEMO.get() and isinstance(getattr(runner, "max_rows", None), int):
+            runner = dataclasses.replace(runner, max_rows=max(runner.max_rows, WHOLE_MAX_ROWS))
+        rows, build_id = runner(query, params)
         self._current(build_id)  # a new build: ids, sources and memos may have changed
         return plain(rows)
 
@@ -157,12 +167,16 @@ class Answers:
             return self._catalog
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per build (kept in the catalog under ``key``)."""
+        """``compute()`` once per build (kept in the catalog under ``key``), its queries read whole."""
         catalog = self.catalog()
         if key not in catalog.memo:
             if len(catalog.memo) > _MEMO_LIMIT:
                 catalog.memo.clear()
-            catalog.memo[key] = compute()
+            token = _IN_MEMO.set(True)
+            try:
+                catalog.memo[key] = compute()
+            finally:
+                _IN_MEMO.reset(token)
         return catalog.memo[key]
 
     def start(self) -> None:

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from reekg.errors import ServiceFailure
+from reekg.errors import AnswerTooLarge, ServiceFailure
 from reekg.loaders.namespaces import Namespaces
 from reekg.read.jobs import Job, Reply
 from reekg.read.virtuoso import NotSubstitutable, substitute_terms
@@ -50,5 +50,5 @@ class BackendRunner:
         if not reply.ok:
             raise ServiceFailure(f"query {query.name} failed ({reply.error}): {reply.message}")
         if reply.truncated:
-            raise ServiceFailure(f"query {query.name} returned more than answer_max_rows={self.max_rows} rows")
+            raise AnswerTooLarge(query.name, self.max_rows)
         return json.loads(reply.body)["results"]["bindings"], reply.build_id

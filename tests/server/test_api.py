@@ -16,6 +16,8 @@ from openapi_spec_validator import validate as validate_openapi
 from serverkit import InProcess, in_process
 
 from reekg.cli import main
+from reekg.loaders.namespaces import Namespaces
+from reekg.loaders.store import StoreHome
 from reekg.server.api import ROUTES
 
 HOSTILE = ['x" } ; DROP ALL ; #', "}", "<http://evil.example/>", "Nd' . ?s ?p ?o", "a" * 10_000]
@@ -337,6 +339,33 @@ def test_the_cli_gives_the_same_answers(runner, curated_home):
     assert sub.exit_code == 0 and "ferrite-for-ndfeb" in sub.output
     missing = runner.invoke(main, ["--home", str(curated_home), "trace", "joint-actuaton"])
     assert missing.exit_code == 1 and "joint-actuation" in missing.output  # the closest match is named
+
+
+def test_past_answer_max_rows_an_answer_is_503_naming_the_query_and_the_setting(curated_home):
+    """A query behind an answer that returns more than answer_max_rows rows is the service's limit, never a
+    500: the answer is not computed from a cut result, and the message says which query and which setting."""
+    with contextlib.nullcontext(in_process(curated_home, answer_max_rows=40, answer_cache_mb=0)) as srv:
+        status, body = get_json(srv, "/api/v1/dependents", element="Nd")
+        assert status == 503, body
+        assert body["error"].startswith("query dependents returned more than answer_max_rows=40 rows")
+
+
+def test_a_per_build_index_is_read_whole_past_answer_max_rows(curated_home):
+    """A memo (dependencies, shares, statuses, the trace's supply network) is an index of the build whose size
+    is the graph's, read whole; the same query run for one answer keeps to answer_max_rows."""
+    from reekg.errors import AnswerTooLarge
+    from reekg.questions.core import Answers
+    from reekg.questions.runner import BackendRunner
+    from reekg.read import open_backend
+
+    ns = Namespaces()
+    backend = open_backend({}, store=StoreHome(curated_home).open())
+    a = Answers(BackendRunner(backend, ns, max_rows=100, timeout=60), ns)
+    rows, _ = a.memo("element-sites", lambda: a.run("element-sites", unverified="false"))
+    assert len(rows) > 100
+    with pytest.raises(AnswerTooLarge) as raised:
+        a.run("element-sites", unverified="false")
+    assert raised.value.status == 503 and "element-sites" in str(raised.value)
 
 
 def test_answers_never_read_every_entity_so_a_graph_larger_than_max_rows_still_answers(curated_home, tmp_path):
