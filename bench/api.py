@@ -39,19 +39,21 @@ ROUTES = [
 ]
 
 
-def timings(port: int, method: str, path: str, body: str | None, count: int) -> list[float]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+def timings(port: int, method: str, path: str, body: str | None, count: int, *, warmup: int = 3,
+            timeout: float = 60) -> list[float]:
+    """Milliseconds of ``count`` requests on one keep-alive connection, after ``warmup`` untimed ones."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     headers = {"Content-Type": "application/json"} if body else {}
     out = []
     try:
-        for i in range(3 + count):
+        for i in range(warmup + count):
             started = time.perf_counter()
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
             if response.status != 200:
                 raise RuntimeError(f"{method} {path}: {response.status}")
-            if i >= 3:
+            if i >= warmup:
                 out.append((time.perf_counter() - started) * 1000)
     finally:
         connection.close()
