@@ -240,9 +240,9 @@ def _header(args, load_before: float) -> list[str]:
         f"- versions: {oxigraph_cli}, {packages}, Virtuoso open source 7.2 (Debian)",
         "- data: `reekg synth --scale N` (seed 0) + the curated tables, `reekg build --validate none`; the "
         "peers load the N-Quads export of that store",
-        f"- trace: `reekg/questions/sparql/trace.rq` on `subsystem/{SUBSYSTEM}`, `element/Dy` and `unverified=true`, "
-        "the same text on "
-        "every engine (reekg with query_timeout=120, max_rows=1000000 so that nothing is cut); one "
+        f"- trace: `reekg/questions/sparql/trace.rq` on `subsystem/{SUBSYSTEM}`, `element/Dy` and "
+        "`unverified=true`, the same text on every engine (reekg with query_timeout=120, max_rows=1000000 so "
+        "that nothing is cut); one "
         f"keep-alive client, {args.trace_warmup} warm-up then up to {args.trace_count} or {args.trace_seconds:g} s",
         f"- lookups: `{LOOKUP}` from {' and '.join(map(str, clients))} client processes, {args.seconds:g} s counted "
         "(the clients share the 2 cores with the server)",

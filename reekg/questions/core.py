@@ -13,8 +13,6 @@ status they map to.
 
 from __future__ import annotations
 
-import contextvars
-import dataclasses
 import datetime as dt
 import difflib
 import re
@@ -28,6 +26,7 @@ from reekg.loaders.namespaces import Namespaces
 
 from .library import Query, QueryParameterError, library
 from .params import ID_PATTERN
+from .runner import reading_index
 
 Row = dict[str, Any]
 # A runner takes a query and its parameter values and returns (rows as SPARQL JSON bindings, build id).
@@ -109,11 +108,6 @@ class Catalog:
 
 _CACHE_LIMIT = 200_000  # entries of a catalog's lazily filled maps before they start again
 _LOOKUP_BATCH = 500  # IRIs per provenance or sources query
-# A memo is a per-build index (dependencies, shares, statuses, the trace's supply network): its queries are read
-# whole, past answer_max_rows, which bounds what one request's own queries may return; an index's size is the
-# graph's (at 10^7 triples the supply network's upstream links are more than 200,000 rows).
-WHOLE_MAX_ROWS = 20_000_000
-_IN_MEMO: contextvars.ContextVar[bool] = contextvars.ContextVar("reekg_in_memo", default=False)
 _MEMO_LIMIT = 1_000  # a catalog's memos (some are per day, or per day and robot) before they start again
 
 
@@ -153,10 +147,7 @@ class Answers:
     def call(self, query: Query, params: dict[str, Any]) -> list[Row]:
         """Run ``query`` through the runner (every query goes through here: a new build id empties the
         catalog)."""
-        runner = self.runner
-        if _IN_MEMO.get() and isinstance(getattr(runner, "max_rows", None), int):
-            runner = dataclasses.replace(runner, max_rows=max(runner.max_rows, WHOLE_MAX_ROWS))
-        rows, build_id = runner(query, params)
+        rows, build_id = self.runner(query, params)
         self._current(build_id)  # a new build: ids, sources and memos may have changed
         return plain(rows)
 
@@ -172,11 +163,8 @@ class Answers:
         if key not in catalog.memo:
             if len(catalog.memo) > _MEMO_LIMIT:
                 catalog.memo.clear()
-            token = _IN_MEMO.set(True)
-            try:
+            with reading_index():  # a memo is an index of the build: its queries are read whole
                 catalog.memo[key] = compute()
-            finally:
-                _IN_MEMO.reset(token)
         return catalog.memo[key]
 
     def start(self) -> None:

@@ -11,7 +11,10 @@ triples: 600 ms with substitutions, 14 ms with the terms in the text). Where a p
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,6 +26,22 @@ from reekg.terms import encode_term
 
 from .library import Query
 
+# A per-build index (a memo: dependencies, shares, statuses, the trace's supply network) is read whole, past
+# answer_max_rows, which bounds what one request's own queries may return: an index's size is the graph's (at
+# 10^7 triples the supply network's upstream links are more than 200,000 rows).
+INDEX_MAX_ROWS = 20_000_000
+_READING_INDEX: contextvars.ContextVar[bool] = contextvars.ContextVar("reekg_reading_index", default=False)
+
+
+@contextlib.contextmanager
+def reading_index() -> Iterator[None]:
+    """Queries run inside are read whole (up to :data:`INDEX_MAX_ROWS`): they build a per-build index."""
+    token = _READING_INDEX.set(True)
+    try:
+        yield
+    finally:
+        _READING_INDEX.reset(token)
+
 
 class QueryBackend(Protocol):
     def execute(self, job: Job, timeout: float) -> Reply: ...
@@ -30,8 +49,9 @@ class QueryBackend(Protocol):
 
 @dataclass(frozen=True)
 class BackendRunner:
-    """A runner (:data:`reekg.questions.core.Runner`) over ``backend``: at most ``max_rows`` rows a query and
-    ``timeout`` seconds, prefixes and base IRI from ``ns``."""
+    """A runner (:data:`reekg.questions.core.Runner`) over ``backend``: at most ``max_rows`` rows a query
+    (:data:`INDEX_MAX_ROWS` inside :func:`reading_index`) and ``timeout`` seconds, prefixes and base IRI from
+    ``ns``."""
 
     backend: QueryBackend
     ns: Namespaces
@@ -44,11 +64,12 @@ class BackendRunner:
             text, substitutions = substitute_terms(query.text, bindings), {}
         except NotSubstitutable:
             text, substitutions = query.text, bindings
-        job = Job(query=text, result_format="json", max_rows=self.max_rows, prefixes=self.ns.prefixes(),
+        max_rows = max(self.max_rows, INDEX_MAX_ROWS) if _READING_INDEX.get() else self.max_rows
+        job = Job(query=text, result_format="json", max_rows=max_rows, prefixes=self.ns.prefixes(),
                   base_iri=self.ns.base, substitutions=tuple((v, encode_term(t)) for v, t in substitutions.items()))
         reply = self.backend.execute(job, self.timeout)
         if not reply.ok:
             raise ServiceFailure(f"query {query.name} failed ({reply.error}): {reply.message}")
         if reply.truncated:
-            raise AnswerTooLarge(query.name, self.max_rows)
+            raise AnswerTooLarge(query.name, max_rows)
         return json.loads(reply.body)["results"]["bindings"], reply.build_id
