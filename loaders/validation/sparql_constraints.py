@@ -38,7 +38,7 @@ from rdflib.term import Node
 
 from reekg.terms import to_oxigraph
 
-from .sparql_queries import batchable, not_exists_as_minus, optionals_last, where_group
+from .sparql_queries import batchable, not_exists_as_minus, optionals_last, stars_apart, where_group
 
 # Pre-bound variables pySHACL binds when the query text mentions them (its own test, its own regex).
 _MENTIONS = {name: re.compile(r"([\s{}()])[\$\?]" + name, flags=re.M) for name in ("this", "value", "currentShape")}
@@ -175,11 +175,11 @@ def _targeted(text: str, targets: Targets) -> str | None:
 def _batched(text: str, prebound: tuple[str, ...], targets: Targets) -> tuple[str, bool]:
     """The query to run and whether it runs once for all focus nodes."""
     if batchable(text, prebound):
-        return not_exists_as_minus(text), True
+        return stars_apart(not_exists_as_minus(text)), True
     if prebound == ("this",):
         joined = _targeted(text, targets)
         if joined is not None:
-            return not_exists_as_minus(joined), True
+            return stars_apart(not_exists_as_minus(joined)), True
     return text, False
 
 
