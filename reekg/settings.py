@@ -99,6 +99,11 @@ REGISTRY: tuple[Setting, ...] = (
     # The analyst answers (reekg.questions, issue 4).
     Setting("concentration_threshold", float, 0.5,
             "Share of a stage's world output above which one country is flagged as a concentration risk."),
+    Setting("warm_up", bool, True,
+            "When a new build is served (at start-up, after a write), one background thread per HTTP worker reads "
+            "the build's indexes the analyst routes share (supply network, site statuses, shares, dependencies, "
+            "controls today), so the build's first request finds them ready; off = that request reads them (always "
+            "off with max_concurrent_queries = 1: its queries would take the requests' one)."),
 )
 
 _BY_NAME = {s.name: s for s in REGISTRY}

@@ -17,6 +17,7 @@ import csv
 import functools
 import io
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,8 +33,10 @@ from reekg.questions.params import json_body, query_params
 from reekg.questions.runner import BackendRunner
 
 from . import conneg, ui
+from .warmup import Warmup
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+log = logging.getLogger("reekg.server")
 
 
 # Every question of the registry that has a route, in the order they are published.
@@ -59,6 +62,13 @@ class _Service:
         self.runner = BackendRunner(app.extensions["reekg.backend"], self.ns, max_rows=settings["answer_max_rows"],
                                     timeout=settings["query_timeout"])
         self.answers = Answers(self.runner, self.ns, concentration_threshold=settings["concentration_threshold"])
+        # the build's indexes read in the background when a new build is served (the warm_up setting); not
+        # beside a single query slot, which each of its queries would take from the requests (503 busy)
+        self.warmup: Warmup | None = None
+        if settings["warm_up"] and settings["max_concurrent_queries"] < 2:
+            log.info("no warm-up of the builds' indexes: max_concurrent_queries = 1 leaves it no query of its own")
+        elif settings["warm_up"]:
+            self.warmup = Warmup(self.answers, app.extensions["reekg.backend"])
         self.cache: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
         self.cache_build: str | None = None
         self.lock = threading.Lock()
@@ -87,12 +97,20 @@ class _Service:
         return result
 
 
-def _service() -> _Service:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+def install(app: Any) -> _Service:
+    """The app's service, made when the app is (not at its first request) and its warm-up started: the first
+    request after start-up then finds the build's indexes read (:mod:`.warmup`)."""
     service = app.extensions.get("reekg.api")
     if service is None:
         service = app.extensions["reekg.api"] = _Service(app)
+        app.extensions["reekg.warmup"] = service.warmup
+        if service.warmup is not None:
+            service.warmup.start()
     return service
+
+
+def _service() -> _Service:
+    return install(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _params(q: Question) -> dict[str, Any]:

@@ -78,6 +78,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, store: ox.Store | Non
         app.wsgi_app = AnswerCache(app.wsgi_app, lambda: backend.snapshot().build_id,  # type: ignore[method-assign]
                                    max_bytes=settings["answer_cache_mb"] << 20, observe=_observe_replay(metrics))
     _cors(app, settings["cors_origins"].split())
+    from .api import install as install_api
+
+    install_api(app)  # the analyst service now, with its warm-up of the build's indexes (not at the first request)
     return app
 
 

@@ -1,5 +1,6 @@
-"""Operations: ``/healthz`` (the process answers), ``/readyz`` (a store is open and a query worker is up)
-and ``/metrics`` (Prometheus text format)."""
+"""Operations: ``/healthz`` (the process answers), ``/readyz`` (a store is open and a query worker is up; its
+``warm_up`` says which build's indexes this process is reading or has read, :mod:`.warmup`) and ``/metrics``
+(Prometheus text format)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def readyz() -> Response:
     if not status.get("workers_alive", status.get("workers_ready", 0)):
         raise NotReady("not ready: no query worker has started yet")
     body = {"ok": True, "build_id": snapshot.build_id, "graphs": len(snapshot.graphs), "backend": status}
+    warmup = current_app.extensions.get("reekg.warmup")  # ready means "can answer": warming or not
+    body["warm_up"] = warmup.status() if warmup is not None else {"enabled": False}
     fallback = getattr(snapshot, "fallback", None)
     if fallback:  # serving an older intact store: ready, and saying so (issue 10)
         body["fallback"] = {"reason": fallback, "serving": snapshot.build_id}

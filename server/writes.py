@@ -220,10 +220,14 @@ def _run(operation: Callable[[], Any]) -> Any:
 
 def _served_graph_changed() -> None:
     """Make the next read here see the write at once. The embedded query workers notice ``home/current``
-    move by themselves; the remote backend caches the meta graph for a second, so it is told."""
+    move by themselves; the remote backend caches the meta graph for a second, so it is told; the warm-up
+    (:mod:`.warmup`) is woken to read the new build's indexes."""
     invalidate = getattr(current_app.extensions["reekg.backend"], "invalidate", None)
     if callable(invalidate):
         invalidate()
+    warmup = current_app.extensions.get("reekg.warmup")
+    if warmup is not None:  # read the new build's indexes now, not at the next look
+        warmup.nudge()
 
 
 def _answer(result: transact.WriteResult, status: int = 200, **extra: Any) -> Response:

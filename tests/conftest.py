@@ -131,9 +131,11 @@ def curated_dataset():
 
 @pytest.fixture(scope="session")
 def app(curated_build):
-    """The service over the curated build, in process (InProcessBackend), opened read-only once per session."""
+    """The service over the curated build, in process (InProcessBackend), opened read-only once per session.
+    No background warm-up (tests/server/test_warmup.py tests it): its tests compare /readyz before and after
+    a request, and every query they count or wait for is their own."""
     store = ox.Store.read_only(str(curated_build.store_path))
-    return create_app({"home": str(curated_build.store_path.parent.parent)}, store=store)
+    return create_app({"home": str(curated_build.store_path.parent.parent), "warm_up": False}, store=store)
 
 
 @pytest.fixture

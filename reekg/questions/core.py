@@ -91,6 +91,16 @@ def words(cell: Any) -> list[str]:
     return (cell or "").split()
 
 
+class _Pending:
+    """A memo being computed: the thread computing it, and the event its waiters wait on."""
+
+    __slots__ = ("done", "owner")
+
+    def __init__(self) -> None:
+        self.owner = threading.get_ident()
+        self.done = threading.Event()
+
+
 @dataclass
 class Catalog:
     """What one build's answers look up again and again, read once per build id: every source, and — filled
@@ -104,6 +114,7 @@ class Catalog:
     kind_names: list[str] | None = None
     derived_from: dict[str, list[str]] = field(default_factory=dict)  # resource IRI → its sources' IRIs
     memo: dict[str, Any] = field(default_factory=dict)  # per build: site statuses, stage shares, summaries
+    pending: dict[str, _Pending] = field(default_factory=dict)  # memos being computed now, by key
 
 
 _CACHE_LIMIT = 200_000  # entries of a catalog's lazily filled maps before they start again
@@ -124,6 +135,7 @@ class Answers:
         self.today = today
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
+        self._waiting: dict[int, _Pending] = {}  # thread id → the memo it waits for (to never wait in a cycle)
         # IRI prefixes, computed once: answers test thousands of cells against them
         self._id_prefix = str(self.ns.id)
         self._source_graph_prefix = str(self.ns.source_graph(""))
@@ -158,14 +170,62 @@ class Answers:
             return self._catalog
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()`` once per build (kept in the catalog under ``key``), its queries read whole."""
+        """``compute()`` once per build (kept in the catalog under ``key``), its queries read whole.
+
+        Once: a thread that asks for a memo another thread is computing (a request during the background
+        warm-up, :mod:`reekg.server.warmup`, or two requests) waits for that computation instead of repeating
+        it, and computes it itself if that one fails. A thread never waits in a cycle (a memo whose computation
+        asks, through other threads, for one it is computing): it computes that memo itself, unkept."""
         catalog = self.catalog()
-        if key not in catalog.memo:
+        me = threading.get_ident()
+        while True:
+            with self._lock:
+                if key in catalog.memo:
+                    return catalog.memo[key]
+                pending = catalog.pending.get(key)
+                if pending is None:
+                    pending = catalog.pending[key] = _Pending()
+                    break
+                if self._would_cycle(pending, me):
+                    pending = None
+                    break
+                self._waiting[me] = pending
+            try:
+                pending.done.wait()
+            finally:
+                with self._lock:
+                    self._waiting.pop(me, None)
+        if pending is None:  # waiting would deadlock: compute here, keep nothing
+            with reading_index():
+                return compute()
+        try:
+            with reading_index():  # a memo is an index of the build: its queries are read whole
+                result = compute()
+        except BaseException:
+            with self._lock:
+                catalog.pending.pop(key, None)
+            pending.done.set()  # its waiters compute it themselves
+            raise
+        with self._lock:
             if len(catalog.memo) > _MEMO_LIMIT:
                 catalog.memo.clear()
-            with reading_index():  # a memo is an index of the build: its queries are read whole
-                catalog.memo[key] = compute()
-        return catalog.memo[key]
+            catalog.memo[key] = result
+            catalog.pending.pop(key, None)
+        pending.done.set()
+        return result
+
+    def _would_cycle(self, pending: _Pending, me: int) -> bool:
+        """Whether waiting for ``pending`` would wait for this thread itself (under ``_lock``)."""
+        owner, seen = pending.owner, set()
+        while owner not in seen:
+            if owner == me:
+                return True
+            seen.add(owner)
+            waited = self._waiting.get(owner)
+            if waited is None:
+                return False
+            owner = waited.owner
+        return False
 
     def start(self) -> None:
         """Begin an answer on the build the backend serves now (its ``snapshot()``): a memo may be the first
@@ -304,9 +364,10 @@ class Answers:
             cache.clear()
         for start in range(0, len(missing), _LOOKUP_BATCH):
             batch = missing[start:start + _LOOKUP_BATCH]
-            cache.update((iri, empty()) for iri in batch)
+            found = {iri: empty() for iri in batch}
             for row in self.call(self.queries[query].with_values(variable, batch), {}):
-                add(cache, row)
+                add(found, row)
+            cache.update(found)  # whole: a thread reading beside this one never sees a batch half filed
 
     def _source(self, row: Row) -> Row:
         return {"id": self.local_id(row["source"]), "iri": row["source"], "label": row.get("label"),

@@ -73,15 +73,15 @@ def scenario(a: Answers, restrictions: list[dict[str, Any]], on: str | None = No
         raise BadParameter("restrictions", "give a non-empty list of {country, elements, stages}")
     when = day(on, a.today())
     rules = [_rule(a, f"restrictions[{index}]", rule) for index, rule in enumerate(restrictions)]
-    summaries, q_shares, share_rows = share_summaries(a)
-    deps, q_deps = dependencies(a)
+    summaries, q_shares, _ = share_summaries(a)
+    q_deps = dependencies(a)[1]
     site_rows, q_sites = element_sites(a, False)
     queries = [q_shares, q_deps, q_sites, site_statuses(a)[1]]
     supply = _Supply(a, when, summaries)
     for r in site_rows:
         (supply.doubtful if r.get("stageUnverified") else supply.sites)[(r["symbol"], a.local_id(r["stage"]))].add(
             (r["site"], r.get("countryCode") or ""))
-    uses = a.memo("scenario uses", lambda: _uses(a, deps))
+    uses = scenario_uses(a)
     results: dict[str, list[Row]] = {"subsystem": [], "robot": []}
     affected: set[str] = set()
     for (kind, ident), symbols in sorted(uses.items()):
@@ -97,9 +97,21 @@ def scenario(a: Answers, restrictions: list[dict[str, Any]], on: str | None = No
     answer = a.answer(data, list({q.name: q for q in queries}.values()), [], restrictions=rules, on=when,
                       changesStoredGraph=False, assumptions=_assumptions(supply),
                       gaps=gaps(a, {e for syms in uses.values() for e in syms if e in affected}, when))
-    # what the share and site rows cite is the same for every scenario on a build (thousands of rows at 10^6)
-    answer["sources"] = a.memo("scenario sources", lambda: a.cite(share_rows + site_rows))
+    answer["sources"] = scenario_sources(a)
     return answer
+
+
+def scenario_uses(a: Answers) -> dict[tuple[str, str], set[str]]:
+    """(kind, id) → the element symbols each subsystem and robot depends on, once per build."""
+    deps, _ = dependencies(a)
+    return a.memo("scenario uses", lambda: _uses(a, deps))
+
+
+def scenario_sources(a: Answers) -> list[Row]:
+    """The sources the share and site rows cite: the same for every scenario on a build (thousands of rows at
+    10^6 triples), so once per build."""
+    share_rows, site_rows = share_summaries(a)[2], element_sites(a, False)[0]
+    return a.memo("scenario sources", lambda: a.cite(share_rows + site_rows))
 
 
 def _uses(a: Answers, deps: list[Row]) -> dict[tuple[str, str], set[str]]:
