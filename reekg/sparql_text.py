@@ -60,6 +60,7 @@ class QueryShape:
     update_suspicious: tuple[str, ...] = ()  # words that hide LOAD or WITH
     depth: int = 0  # deepest nesting of brackets and unary operators
     tokens: int = 0  # tokens outside VALUES and DATA blocks
+    bounded: bool = False  # one triple pattern and nothing else: its cost is bounded (see one_pattern)
 
     @property
     def is_update(self) -> bool:
@@ -83,10 +84,10 @@ class _Findings:
     withs: list[str | None] = field(default_factory=list)
     update_suspicious: list[str] = field(default_factory=list)
 
-    def shape(self, depth: int, tokens: int) -> QueryShape:
+    def shape(self, depth: int, tokens: int, bounded: bool) -> QueryShape:
         return QueryShape(self.form, tuple(self.services), tuple(self.from_graphs), tuple(self.from_named),
                           tuple(self.suspicious), tuple(self.loads), tuple(self.withs),
-                          tuple(self.update_suspicious), depth, tokens)
+                          tuple(self.update_suspicious), depth, tokens, bounded)
 
 
 def _unescape(iri: str) -> str:
@@ -217,7 +218,125 @@ def analyse(query: str, default_prefixes: dict[str, str] | None = None) -> Query
             continue
         _note_suspicious(found, kind, text, prefix)
         i += 1
-    return found.shape(*_measure(tokens))
+    bounded = not (found.services or found.from_graphs or found.from_named or found.suspicious) and one_pattern(tokens)
+    return found.shape(*_measure(tokens), bounded)
+
+
+# --- queries whose cost is bounded by their answer --------------------------------------------------
+
+MAX_BOUNDED_OFFSET = 10_000
+_BOUNDED_TOKENS = 200  # a prologue of ~60 PREFIX lines: the engine parses it on any thread's stack
+
+
+def one_pattern(tokens: list[Token]) -> bool:
+    """Whether the query is ``[PREFIX|BASE …] SELECT [REDUCED] (* | ?v …) [WHERE] { s p o [.] } [LIMIT n]
+    [OFFSET m]`` or ``ASK [WHERE] { s p o }``, with no variable twice in the pattern and an OFFSET of at most
+    :data:`MAX_BOUNDED_OFFSET`.
+
+    Such a query is one index scan that yields a solution at every step, so reading the capped answer
+    (``max_rows`` + 1 solutions) costs a bounded number of steps on any graph: it cannot run away. Anything
+    else may (a join or FILTER can scan without yielding, ORDER BY and DISTINCT read everything, a repeated
+    variable filters a scan), and nothing may be assumed of it. The test is on tokens: a form it does not
+    know is not bounded."""
+    if len(tokens) > _BOUNDED_TOKENS:
+        return False
+    i = _after_prologue(tokens)
+    word = _word(tokens, i)
+    if word == "ASK":
+        i += 1
+    elif word == "SELECT":
+        i += 1 + (_word(tokens, i + 1) == "REDUCED")
+        if _text(tokens, i) == "*":
+            i += 1
+        else:
+            start = i
+            while i < len(tokens) and tokens[i][0] == "var":
+                i += 1
+            if i == start:
+                return False
+    else:
+        return False
+    i += _word(tokens, i) == "WHERE"
+    end = _triple_pattern(tokens, i)
+    if end is None:
+        return False
+    i = end
+    seen: set[str] = set()
+    while i < len(tokens) and word == "SELECT":
+        modifier = _word(tokens, i)
+        if modifier not in ("LIMIT", "OFFSET") or modifier in seen or i + 1 >= len(tokens):
+            return False
+        kind, text = tokens[i + 1][:2]
+        if kind != "number" or not text.isdigit() or (modifier == "OFFSET" and int(text) > MAX_BOUNDED_OFFSET):
+            return False
+        seen.add(modifier)
+        i += 2
+    return i == len(tokens)
+
+
+def _word(tokens: list[Token], i: int) -> str:
+    return tokens[i][1].upper() if i < len(tokens) and tokens[i][0] == "word" else ""
+
+
+def _text(tokens: list[Token], i: int) -> str:
+    return tokens[i][1] if i < len(tokens) else ""
+
+
+def _after_prologue(tokens: list[Token]) -> int:
+    i = 0
+    while True:
+        word = _word(tokens, i)
+        if word == "PREFIX" and _kinds(tokens, i + 1, ("pname", "iri")):
+            i += 3
+        elif word == "BASE" and _kinds(tokens, i + 1, ("iri",)):
+            i += 2
+        else:
+            return i
+
+
+def _kinds(tokens: list[Token], i: int, kinds: tuple[str, ...]) -> bool:
+    return i + len(kinds) <= len(tokens) and all(tokens[i + k][0] == kind for k, kind in enumerate(kinds))
+
+
+def _triple_pattern(tokens: list[Token], i: int) -> int | None:
+    """The index after ``{ s p o [.] }`` starting at ``i``, or None."""
+    if _text(tokens, i) != "{":
+        return None
+    terms, variables = 0, set()
+    i += 1
+    while terms < 3:
+        if i >= len(tokens):
+            return None
+        kind, text = tokens[i][:2]
+        if kind == "var":
+            if text[1:] in variables:
+                return None
+            variables.add(text[1:])
+            i += 1
+        elif kind in ("iri", "pname") or (terms, kind, text) == (1, "word", "a") or (
+                terms == 2 and (kind == "number" or (kind == "word" and text in ("true", "false")))):
+            i += 1
+        elif terms == 2 and kind == "string":
+            i = _after_literal(tokens, i + 1)
+            if i is None:
+                return None
+        else:
+            return None
+        terms += 1
+    i += _text(tokens, i) == "."
+    return i + 1 if _text(tokens, i) == "}" else None
+
+
+def _after_literal(tokens: list[Token], i: int) -> int | None:
+    """The index after a string's language tag or datatype (``@en``, ``^^xsd:int``), if any."""
+    if _text(tokens, i) == "@" and i + 1 < len(tokens) and tokens[i + 1][0] == "word":
+        i += 2
+        while _text(tokens, i) == "-" and i + 1 < len(tokens) and tokens[i + 1][0] in ("word", "number"):
+            i += 2  # a subtag: en-GB, es-419
+        return i
+    if _text(tokens, i) == "^" and _text(tokens, i + 1) == "^":
+        return i + 3 if i + 2 < len(tokens) and tokens[i + 2][0] in ("iri", "pname") else None
+    return i
 
 
 def _measure(tokens: list[Token]) -> tuple[int, int]:

@@ -211,6 +211,7 @@ def plan(request: Request, settings: Mapping[str, Any], ns: Namespaces, backend:
         prefixes=prefixes,
         truncation_link=host_url + "sparql#truncated",
         base_iri=base_url,
+        bounded=shape.bounded and not shape.has_dataset,
     )
     return Planned(job, timeout)
 

@@ -38,4 +38,4 @@ def open_backend(settings: Mapping[str, Any], *, in_process: bool = False, store
     return ProcessPool(settings["home"], workers=settings["query_workers"],
                        max_concurrent=settings["max_concurrent_queries"], long_after=settings["long_query_seconds"],
                        extra=settings["query_extra_workers"], fair=settings["query_fairness"],
-                       memory_mb=settings["query_memory_mb"])
+                       memory_mb=settings["query_memory_mb"], inline=settings["query_inline"])

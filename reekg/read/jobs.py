@@ -58,6 +58,9 @@ class Job:
     # Parameters of a named query, bound as typed terms (never spliced into the text): variable name →
     # ("iri", value) or ("literal", value, datatype IRI, language tag) — plain values, so a Job pickles.
     substitutions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # One triple pattern and nothing else (reekg.sparql_text.one_pattern): the embedded store's pool may run it
+    # in the requesting process, since its cost is bounded by its capped answer.
+    bounded: bool = False
 
 
 @dataclass(frozen=True)

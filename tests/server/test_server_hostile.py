@@ -42,7 +42,8 @@ DEEP_QUERIES = {
 # Flat, but the engine builds a tree as deep as the chain is long (300 joins overflow a 2 MiB thread).
 LONG_CHAIN = "SELECT * { " + " . ".join(f"?s rdfs:label ?o{i}" for i in range(3000)) + " }"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-CHEAP = 'SELECT ?s WHERE { ?s reekg:symbol "Tb" }'
+CHEAP = 'SELECT ?s WHERE { ?s reekg:symbol ?symbol FILTER (?symbol = "Tb") }'  # cheap, and a worker's to answer
+LOOKUP = 'SELECT ?s WHERE { ?s reekg:symbol "Tb" }'  # one triple pattern: answered in the HTTP process
 
 
 def _laughs(levels: int) -> str:
@@ -209,6 +210,10 @@ def test_a_cheap_query_is_answered_while_four_runaways_hold_the_workers(fair_ser
     deadline = time.monotonic() + 20  # until the pool reports all four long (a bounded wait, not a timing)
     while _backend(fair_server).get("queries_long", 0) < 4 and time.monotonic() < deadline:
         time.sleep(0.1)
+    lookup: list[Answer] = []
+    _send(fair_server, LOOKUP, lookup).join(25)  # needs no worker: answered while all four hold theirs
+    assert lookup and lookup[0].status == 200 and "element/Tb" in lookup[0].text
+    assert _backend(fair_server)["stopped_long_queries"] == 0
     cheap: list[Answer] = []
     _send(fair_server, CHEAP, cheap).join(25)  # a hang deadline far below the runaways' 30 s limit
     assert cheap and cheap[0].status == 200, cheap and cheap[0].text

@@ -17,7 +17,8 @@ from reekg.loaders.store import StoreHome
 
 RUNAWAY = ("SELECT ?a ?b WHERE { ?a reekg:rank ?x . ?b reekg:rank ?y } "
            "ORDER BY DESC(?x + ?y) ?a ?b")
-SIMPLE = 'SELECT ?s WHERE { ?s reekg:symbol "Tb" }'
+SIMPLE = 'SELECT ?s WHERE { ?s reekg:symbol ?symbol FILTER (?symbol = "Tb") }'  # a worker's (a FILTER)
+LOOKUP = 'SELECT ?s WHERE { ?s reekg:symbol "Tb" }'  # one triple pattern: answered in the HTTP process
 
 
 HANG = 60  # seconds: a deadline that only detects a hang, never a speed
@@ -44,6 +45,10 @@ def test_a_runaway_query_stops_at_its_limit_while_a_simple_query_still_answers(s
     for _ in range(5):  # the other worker answers while the runaway holds its own
         answer = server.get(params={"query": SIMPLE}, timeout=HANG)
         assert answer.status == 200 and "element/Tb" in answer.text
+    inline = server.get("/readyz").json()["backend"]["inline_queries"]
+    answer = server.get(params={"query": LOOKUP}, timeout=HANG)
+    assert answer.status == 200 and "element/Tb" in answer.text
+    assert server.get("/readyz").json()["backend"]["inline_queries"] == inline + 1
     thread.join(HANG)
     assert not thread.is_alive(), "the runaway query was never stopped"
     runaway = box["answer"]
@@ -77,6 +82,8 @@ def test_past_the_concurrency_cap_the_answer_is_503_with_retry_after(tight):
     assert busy.status == 503
     assert busy.header("Retry-After") == "1"
     assert "too many queries" in busy.text
+    lookup = server.get(params={"query": LOOKUP})  # needs no query slot: its cost is bounded
+    assert lookup.status == 200 and "element/Tb" in lookup.text
     thread.join(HANG)
     assert not thread.is_alive(), "the runaway query was never stopped"
     assert box["answer"].status == 503
