@@ -29,7 +29,7 @@ from reekg.read import Backend, open_backend
 
 from . import error_responses, sparql_fast
 from .metrics import Metrics
-from .observe import log_access
+from .observe import BatchedLines, log_access
 from .observe import request_id as new_request_id
 
 
@@ -138,11 +138,11 @@ def _cors(app: Flask, origins: list[str]) -> None:
 
 def configure_logging(level: int = logging.INFO) -> None:
     """Plain lines for reekg.server, one JSON object a line for reekg.access, on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("reekg.access", "reekg.server"):
+    for name, make in (("reekg.access", BatchedLines), ("reekg.server", logging.StreamHandler)):
         logger = logging.getLogger(name)
         if not logger.handlers:
+            handler = make(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(message)s"))
             logger.addHandler(handler)
         logger.setLevel(level)
         logger.propagate = False

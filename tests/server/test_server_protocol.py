@@ -4,6 +4,7 @@ the access log against the real `reekg serve` process (`server`)."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.parse
 
 import pytest
@@ -192,8 +193,10 @@ def test_health_readiness_and_metrics(server):
 
 def test_the_access_log_is_one_json_object_per_request(server):
     server.get(params={"query": Q}, headers={"X-Request-Id": "log-probe-1"})
-    lines = [line for line in server.log.read_text().splitlines() if "log-probe-1" in line]
-    assert lines, "no access log line for the request"
+    deadline = time.monotonic() + 10  # the access log is written in batches (a bounded wait, not a timing)
+    while not (lines := [line for line in server.log.read_text().splitlines() if "log-probe-1" in line]):
+        assert time.monotonic() < deadline, "no access log line for the request"
+        time.sleep(0.05)
     entry = json.loads(lines[-1])
     assert entry["method"] == "GET" and entry["path"] == "/sparql" and entry["status"] == 200
     assert entry["duration_ms"] >= 0
