@@ -72,6 +72,7 @@ class CoreCheck:
     query: str
     reports_value: bool  # the result carries sh:value (not for the counts)
     recheck: Callable[[Node], bool] | None = None  # True if the value really violates (pySHACL's own test)
+    count: tuple[str, int] | None = None  # sh:minCount ("<", n) or sh:maxCount (">", n): run with its kind
 
 
 def _term(node: Node) -> str:
@@ -143,10 +144,13 @@ def _shape_checks(shapes: Graph, shape: Node, targets: Targets, path: URIRef | N
         parameters = list(shapes.objects(shape, component))
         if len(parameters) != 1:
             continue
+        count = None
         if component in (SH.minCount, SH.maxCount):
             if path is None:
                 continue
             query, recheck = _count_query(focus, path, component, parameters[0]), None
+            if query is not None:
+                count = ("<" if component == SH.minCount else ">", int(parameters[0]))
         else:
             test = _value_test(component, parameters[0], shapes)
             if test is None:
@@ -160,7 +164,8 @@ def _shape_checks(shapes: Graph, shape: Node, targets: Targets, path: URIRef | N
         found.append((CoreCheck(shape=shape, severity=_severity(shapes, shape),
                                 component=SH[name[0].upper() + name[1:] + "ConstraintComponent"],
                                 messages=messages, targets=targets, path=path, query=query,
-                                reports_value=component not in (SH.minCount, SH.maxCount), recheck=recheck),
+                                reports_value=component not in (SH.minCount, SH.maxCount), recheck=recheck,
+                                count=count),
                       component))
     return found
 
@@ -260,8 +265,14 @@ def run_core_checks(store: ox.Store, checks: Iterable[CoreCheck | ValueCheck], g
         return targets[of]
 
     found.extend(run_value_checks(store, [c for c in checks if isinstance(c, ValueCheck)], focus_of, graph))
+    counted: dict[Targets, list[CoreCheck]] = {}
     for check in checks:
-        if isinstance(check, ValueCheck):
+        if isinstance(check, CoreCheck) and check.count is not None:
+            counted.setdefault(check.targets, []).append(check)
+    for targets, group in counted.items():
+        found.extend(_count_results(store, targets, group))
+    for check in checks:
+        if isinstance(check, ValueCheck) or check.count is not None:
             continue
         for row in store.query(check.query):
             focus = from_oxigraph(row["this"])
@@ -271,6 +282,25 @@ def run_core_checks(store: ox.Store, checks: Iterable[CoreCheck | ValueCheck], g
             found.append(Result(check.shape, check.severity, check.component, focus, value, check.path, None,
                                 check.messages))
     return found
+
+
+def _count_results(store: ox.Store, targets: Targets, checks: list[CoreCheck]) -> list[Result]:
+    """The results of the ``sh:minCount``/``sh:maxCount`` checks of one set of targets, from one query that
+    counts every path's values of every focus node and keeps the counts out of bounds (each check alone is
+    :func:`_count_query`, the same count per focus node and path). One query a set of targets instead of one a
+    check: 115 count checks at 10^6 triples took 10.3 s one by one, mostly finding the same focus nodes again."""
+    bounds = sorted({(str(c.path), c.count) for c in checks})
+    rows = " ".join(f"({_term(URIRef(path))} {n if op == '<' else 'UNDEF'} {n if op == '>' else 'UNDEF'})"
+                    for path, (op, n) in bounds)
+    query = (f"SELECT ?this ?p ?min ?max WHERE {{ {_targets_pattern(targets)} VALUES (?p ?min ?max) {{ {rows} }} "
+             "OPTIONAL { ?this ?p ?v } } GROUP BY ?this ?p ?min ?max "
+             "HAVING (COUNT(DISTINCT ?v) < ?min || COUNT(DISTINCT ?v) > ?max)")
+    out_of_bounds: dict[tuple[str, tuple[str, int]], list[Node]] = {}
+    for row in store.query(query):
+        bound = ("<", int(row["min"].value)) if row["min"] is not None else (">", int(row["max"].value))
+        out_of_bounds.setdefault((row["p"].value, bound), []).append(from_oxigraph(row["this"]))
+    return [Result(c.shape, c.severity, c.component, focus, None, c.path, None, c.messages)
+            for c in checks for focus in out_of_bounds.get((str(c.path), c.count), ())]
 
 
 # Predicates of a shape that are not constraints pySHACL would evaluate.
