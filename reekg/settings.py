@@ -54,8 +54,8 @@ REGISTRY: tuple[Setting, ...] = (
             "read on disk, one copy shared by every worker (memory stays flat as workers are added). 0 = on disk."),
     Setting("query_inline", bool, True,
             "Answer a query of one triple pattern (no FILTER, join, ORDER BY or DISTINCT; its cost is bounded by "
-            "its capped answer) in the HTTP process, on the store read on disk, without the hand-off to a query "
-            "worker; off = every query goes to a worker."),
+            "its capped answer) in the HTTP process, on the store opened as the query workers open it, without "
+            "the hand-off to a worker; off = every query goes to a worker."),
     Setting("query_timeout", float, 10.0, "Time limit of one query in seconds; a client may only lower it."),
     Setting("max_rows", int, 10000, "Most rows (or triples) one answer carries; a longer one is cut and says so."),
     Setting("answer_max_rows", int, 200_000,
