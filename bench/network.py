@@ -123,6 +123,10 @@ def run_engine(make, trace: str, args, *, reekg_home: Path | None = None) -> Eng
     with make() as engine:
         run = EngineRun(engine.name, startup_s=time.perf_counter() - started, notes="; ".join(engine.notes))
         print(f"  {engine.name}: ready in {run.startup_s:.1f} s", file=sys.stderr)
+        if engine.name.startswith("reekg"):  # measure the steady state: not beside the warm-up of the build
+            warm = _warm_up_seconds(engine.target.port, 1800)
+            if warm == warm:  # not NaN: the warm-up ran
+                run.notes = "; ".join(filter(None, [run.notes, f"measured after its warm-up ({warm:.1f} s)"]))
         try:
             run.trace_rows = rows(engine, trace)
             lat = latency(engine.target, trace, warmup=args.trace_warmup, count=args.trace_count,
