@@ -19,7 +19,7 @@ import os
 import pickle
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,11 @@ def _serve(conn: Connection, home_path: str, memory_mb: int) -> None:
             return
 
 
+# The most rows a bounded query reads in the HTTP process: its cost grows with its answer, so under a row cap set
+# above this (the max_rows setting, 10,000 by default) a longer answer is left to a worker.
+INLINE_MAX_ROWS = 10_000
+
+
 class FrontStore:
     """The served store opened read-only in the requesting process, for the queries whose cost is bounded by
     their capped answer (:attr:`Job.bounded`: one triple pattern, see :func:`reekg.sparql_text.one_pattern`).
@@ -250,8 +255,10 @@ class ProcessPool:
 
     def __init__(self, home: str | Path, *, workers: int = 2, max_concurrent: int = 4,
                  start_timeout: float = 120.0, on_timeout: Any = None, long_after: float = 0.5,
-                 extra: int = 2, fair: bool = True, memory_mb: int = 256, inline: bool = True):
+                 extra: int = 2, fair: bool = True, memory_mb: int = 256, inline: bool = True,
+                 inline_max_rows: int = INLINE_MAX_ROWS):
         self.home = StoreHome(home)
+        self.inline_max_rows = inline_max_rows
         self.front = FrontStore(self.home, memory_mb) if inline else None
         self.inline_queries = 0
         self.memory_mb = memory_mb
@@ -416,8 +423,9 @@ class ProcessPool:
         if job.bounded and self.front is not None:
             opened = self.front.get(snapshot)
             if opened is not None:
-                self.inline_queries += 1  # a lost increment under threads only blurs a status figure
-                return run_here(opened[0], job, opened[1])  # a few hundred tokens: any thread's stack holds them
+                reply = self._inline(job, *opened)
+                if reply is not None:
+                    return reply
         deadline = time.monotonic() + timeout
         worker, running = self._acquire(timeout, deadline)
         reply: Reply | None = None
@@ -445,6 +453,20 @@ class ProcessPool:
         if failure is not None:
             raise ServiceFailure(f"query worker died: {failure}") from failure
         raise QueryTimeout(timeout)
+
+    def _inline(self, job: Job, store: ox.Store, build_id: str) -> Reply | None:
+        """``job`` answered here, or None when its answer is longer than ``inline_max_rows`` (a worker reads it).
+        Under a larger row cap it is first read up to ``inline_max_rows``: an answer that fits is whole, the one
+        the larger cap gives too (the same rows, not cut); one that does not is left to a worker."""
+        # a few hundred tokens: any thread's stack holds them
+        if job.max_rows <= self.inline_max_rows:
+            reply = run_here(store, job, build_id)
+        else:
+            reply = run_here(store, replace(job, max_rows=self.inline_max_rows), build_id)
+            if not reply.ok or reply.truncated:
+                return None
+        self.inline_queries += 1  # a lost increment under threads only blurs a status figure
+        return reply
 
     def status(self) -> dict[str, Any]:
         with self._lock:

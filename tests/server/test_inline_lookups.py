@@ -134,6 +134,25 @@ def test_a_query_that_is_not_one_pattern_goes_to_a_worker(pools):
     assert inline.inline_queries == before
 
 
+def test_an_answer_longer_than_the_inline_cap_goes_to_a_worker(tmp_path):
+    """Under a row cap above inline_max_rows, an answer that fits is answered here and is the whole answer; a
+    longer one would make the HTTP process read that many rows, so a worker reads it."""
+    home = StoreHome(tmp_path)
+    home.write(BUILD_ID, fixture_quads(), {"build_id": BUILD_ID})
+    pool = ProcessPool(home.home, workers=1, fair=False, inline_max_rows=100)
+    try:
+        assert pool.wait_ready(60)
+        short, long = f"SELECT ?o WHERE {{ <{BASE}id/element/Tb> ?p ?o }}", "SELECT * WHERE { ?s ?p ?o }"
+        before = pool.inline_queries
+        reply = pool.execute(_job(short, max_rows=1000), 10)
+        assert reply.ok and reply.rows == 4 and not reply.truncated and pool.inline_queries == before + 1
+        reply = pool.execute(_job(long, max_rows=1000), 10)
+        assert reply.ok and reply.rows == 1000 and reply.truncated and pool.inline_queries == before + 1
+        assert pool.execute(_job(long, max_rows=100), 10).rows == 100 and pool.inline_queries == before + 2
+    finally:
+        pool.close()
+
+
 def test_a_new_build_is_read_inline_without_a_restart(pools):
     inline, _, home = pools
     query = 'ASK { ?s reekg:symbol "Lu" }'
