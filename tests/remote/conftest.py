@@ -63,7 +63,9 @@ def published(engine, remote_home) -> BuildResult:
 
 @pytest.fixture(scope="module")
 def api(engine, published, remote_home, tmp_path_factory):
-    """`reekg serve` on the engine (row cap 20,000: the protocol tests cut an answer past it)."""
+    """`reekg serve` on the engine (row cap 20,000: the protocol tests cut an answer past it). No warm-up: the
+    API checks shared with test_api compare whole /readyz bodies before and after a request, as the session
+    app does (tests/server/test_warmup.py tests the warm-up)."""
     log = tmp_path_factory.mktemp("remote-serve-log") / "serve.log"
-    with running_server(remote_home, log, max_rows=20000, **engine.settings) as srv:
+    with running_server(remote_home, log, max_rows=20000, warm_up="false", **engine.settings) as srv:
         yield srv
