@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from reekg.errors import NotReady, ServiceError
+from reekg.read.jobs import can_answer
 
 bp = Blueprint("ops", __name__)
 
@@ -31,7 +32,7 @@ def readyz() -> Response:
     except ServiceError as exc:
         raise NotReady(f"not ready: {exc.message}") from None
     status = backend.status()
-    if not status.get("workers_alive", status.get("workers_ready", 0)):
+    if not can_answer(status):
         raise NotReady("not ready: no query worker has started yet")
     body = {"ok": True, "build_id": snapshot.build_id, "graphs": len(snapshot.graphs), "backend": status}
     warmup = current_app.extensions.get("reekg.warmup")  # ready means "can answer": warming or not

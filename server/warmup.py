@@ -39,6 +39,7 @@ from reekg.questions.shares import element_shares, share_summaries, stage_shares
 from reekg.questions.statuses import element_sites, site_statuses
 from reekg.questions.supply_paths import network
 from reekg.questions.trace import site_stages
+from reekg.read.jobs import can_answer
 
 log = logging.getLogger("reekg.server")
 
@@ -124,7 +125,7 @@ class Warmup:
             status = self.backend.status()
         except (ReekgError, OSError):  # no store yet, a remote store down: /readyz says why; look again later
             return None
-        if not status.get("workers_alive", status.get("workers_ready", 0)):
+        if not can_answer(status):
             return None
         return build
 

@@ -394,11 +394,11 @@ def run_value_checks(store: ox.Store, checks: Iterable[ValueCheck], focus_of: Ca
     :class:`Reader`); ``focus_of`` gives a check's focus nodes."""
     reader, found = Reader(store, graph), []
     for check in checks:
-        focus = focus_of(check.targets)
-        if check.read is not None and len(focus) >= READ_WHOLE_FROM:
+        nodes = focus_of(check.targets)
+        if check.read is not None and len(nodes) >= READ_WHOLE_FROM:
             for predicate, inverse in check.read:
                 reader.read_whole(predicate, inverse)
-        for node in sorted(focus, key=str):
+        for node in sorted(nodes, key=str):
             focus = from_oxigraph(node) if isinstance(node, ox.NamedNode | ox.BlankNode | ox.Literal) else node
             values = reader.values(focus, check.read) if check.read is not None else [focus]
             for component, value in check.judge(reader, focus, values):

@@ -87,6 +87,12 @@ class Snapshot:
     fallback: str | None = None  # why this is not the build ``current`` points at (see StoreHome.serving)
 
 
+def can_answer(status: dict[str, Any]) -> bool:
+    """Whether a backend's :meth:`Backend.status` says it can answer now: a query worker is alive (a pool), or
+    it is ready (the other backends). /readyz and the warm-up ask the same."""
+    return bool(status.get("workers_alive", status.get("workers_ready", 0)))
+
+
 class Backend(Protocol):
     """What the server and the CLI run queries on (:func:`reekg.read.open_backend` opens one)."""
 

@@ -49,7 +49,7 @@ class Catalog:
 
     def __init__(self, home: StoreHome):
         self.home = home
-        self._pointer_path, self._home_path = str(home.pointer), str(home.home)  # read per request: no pathlib
+        self._pointer_path = str(home.pointer)  # read per request: no pathlib
         self._lock = threading.Lock()
         self._key: tuple[int, int, int] | None = None
         self._snapshot: Snapshot | None = None
